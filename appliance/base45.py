@@ -1,0 +1,50 @@
+"""Base45 (RFC 9285): the text encoding between zlib and the ``HC1:`` prefix."""
+
+from __future__ import annotations
+
+from appliance.errors import DecodeError
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_INDEX = {c: i for i, c in enumerate(ALPHABET)}
+
+
+def b45encode(data: bytes) -> str:
+    """Encode bytes as Base45 text."""
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        e, rest = divmod(n, 45 * 45)
+        d, c = divmod(rest, 45)
+        out += (ALPHABET[c], ALPHABET[d], ALPHABET[e])
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out += (ALPHABET[c], ALPHABET[d])
+    return "".join(out)
+
+
+def b45decode(text: str) -> bytes:
+    """Decode Base45 text strictly.
+
+    :raises DecodeError: on a character outside the alphabet, a dangling single
+        character, or a group whose value is out of range (e.g. ``GGW`` > 65535).
+    """
+    try:
+        values = [_INDEX[c] for c in text]
+    except KeyError as exc:
+        raise DecodeError(f"Base45: character {exc.args[0]!r} is not in the Base45 alphabet") from None
+    if len(values) % 3 == 1:
+        raise DecodeError("Base45: the text length leaves a single dangling character (truncated?)")
+    out = bytearray()
+    for i in range(0, len(values), 3):
+        chunk = values[i:i + 3]
+        if len(chunk) == 3:
+            n = chunk[0] + chunk[1] * 45 + chunk[2] * 2025
+            if n > 0xFFFF:
+                raise DecodeError(f"Base45: group {text[i:i + 3]!r} decodes to {n}, above 65535")
+            out += divmod(n, 256)
+        else:
+            n = chunk[0] + chunk[1] * 45
+            if n > 0xFF:
+                raise DecodeError(f"Base45: final pair {text[i:i + 2]!r} decodes to {n}, above 255")
+            out.append(n)
+    return bytes(out)

@@ -1,0 +1,1 @@
+"""One module per ``appliance`` subcommand; each exposes ``register(subparsers)``."""

@@ -1,0 +1,150 @@
+"""The ``Signer`` port and its software implementation.
+
+A signer knows its ``kid`` (8 bytes), its DSC (``certificate``, or ``None`` before
+one is imported) and signs COSE ``Sig_structure`` bytes with ES256, returning
+the raw 64-byte ``r || s``.
+
+:class:`SoftwareSigner` keeps a P-256 key and a self-made DSC in
+``<state>/software-signer/`` (mode 0600). It is for demos and tests only: the
+key is a file. Production uses :mod:`appliance.devices.pkcs11_signer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+from appliance import dsc
+from appliance.errors import SignerUnavailable
+
+log = logging.getLogger(__name__)
+
+ES256 = -7
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Signs COSE Sig_structures with a key it never reveals."""
+
+    @property
+    def kid(self) -> bytes: ...
+
+    @property
+    def certificate(self) -> x509.Certificate | None: ...
+
+    def sign(self, to_be_signed: bytes) -> bytes:
+        """ES256 over ``to_be_signed``; returns raw ``r || s`` (64 bytes)."""
+        ...
+
+
+def der_to_raw(der: bytes, size: int = 32) -> bytes:
+    """DER ECDSA signature -> fixed-width raw ``r || s`` as COSE wants it."""
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def make_self_signed_dsc(key: ec.EllipticCurvePrivateKey, *, country: str, now: datetime,
+                         days: int = 730, types: str = "vtr") -> x509.Certificate:
+    """A self-made DSC for the software signer: marked DEMO, never trusted by real verifiers."""
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "DEMO appliance (software key, not for production)"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, "DEMO DSC software signer")])
+    ekus = [ObjectIdentifier(dsc.EKU_FOR_TYPE[t][0]) for t in types]
+    return (x509.CertificateBuilder()
+            .subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=days))
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+
+
+class SoftwareSigner:
+    """ES256 with a P-256 key held in a file. DEMO ONLY: the key can be copied."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate):
+        self._key = key
+        self._cert = certificate
+        self._kid = dsc.kid_of(certificate)
+
+    @classmethod
+    def generate(cls, *, country: str = "DE", now: datetime | None = None, types: str = "vtr") -> "SoftwareSigner":
+        """An in-memory signer with a fresh key and DSC (tests)."""
+        now = now or datetime.now(timezone.utc)
+        key = ec.generate_private_key(ec.SECP256R1())
+        return cls(key, make_self_signed_dsc(key, country=country, now=now, types=types))
+
+    @classmethod
+    def open(cls, state_dir: Path, *, country: str = "DE", now: datetime | None = None,
+             create: bool = True) -> "SoftwareSigner":
+        """Load the key and DSC from ``<state_dir>/software-signer/``, making them on first use."""
+        folder = Path(state_dir) / "software-signer"
+        key_path, cert_path = folder / "key.pem", folder / "dsc.pem"
+        if not key_path.exists():
+            if not create:
+                raise SignerUnavailable(f"no software key in {folder}; run 'appliance demo' or switch [signer] kind")
+            log.warning("creating a SOFTWARE signing key in %s: demo use only, not hardware-protected", folder)
+            now = now or datetime.now(timezone.utc)
+            key = ec.generate_private_key(ec.SECP256R1())
+            cert = make_self_signed_dsc(key, country=country, now=now)
+            _write_private(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                                       serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+            _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+        try:
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            cert = dsc.load_certificate(cert_path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise SignerUnavailable(f"cannot read the software key in {folder}: {exc}") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise SignerUnavailable(f"{key_path} is not an EC key")
+        return cls(key, cert)
+
+    @property
+    def kid(self) -> bytes:
+        return self._kid
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._cert
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._key.public_key()
+
+    def sign(self, to_be_signed: bytes) -> bytes:
+        return der_to_raw(self._key.sign(to_be_signed, ec.ECDSA(hashes.SHA256())))
+
+    def close(self) -> None:
+        pass
+
+
+def build_signer(config, *, now: datetime | None = None) -> Signer:
+    """The composition root's choice of signer from ``[signer] kind``."""
+    if config.signer.kind == "software":
+        return SoftwareSigner.open(config.state_dir, country=config.device.country, now=now)
+    from appliance.devices.pkcs11_signer import Pkcs11Signer  # imported only when configured
+
+    return Pkcs11Signer.from_config(config)

@@ -1,0 +1,112 @@
+"""The device certificate (DSC): kid, validity, key usage, loading from DER or PEM.
+
+Pure helpers shared by the signer, the verifier and provisioning. Nothing here
+reads the clock; pass ``at``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import datetime, timezone
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtensionOID
+
+from appliance.errors import DscError
+
+#: DCC type -> the extended key usage OIDs that allow it (new form first, legacy ``.0.1847`` second).
+EKU_FOR_TYPE = {
+    "t": ("1.3.6.1.4.1.1847.2021.1.1", "1.3.6.1.4.1.0.1847.2021.1.1"),
+    "v": ("1.3.6.1.4.1.1847.2021.1.2", "1.3.6.1.4.1.0.1847.2021.1.2"),
+    "r": ("1.3.6.1.4.1.1847.2021.1.3", "1.3.6.1.4.1.0.1847.2021.1.3"),
+}
+TYPE_FOR_EKU = {oid: typ for typ, oids in EKU_FOR_TYPE.items() for oid in oids}
+WARN_DAYS = 30
+
+
+def kid_of(cert: x509.Certificate) -> bytes:
+    """The COSE kid: the first 8 bytes of SHA-256 over the certificate's DER."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()[:8]
+
+
+def kid_b64(cert: x509.Certificate) -> str:
+    return base64.b64encode(kid_of(cert)).decode()
+
+
+def load_certificate(data: bytes) -> x509.Certificate:
+    """Load an X.509 certificate from PEM, DER or base64 DER.
+
+    :raises DscError: if the bytes are none of these.
+    """
+    stripped = data.strip()
+    try:
+        if stripped.startswith(b"-----BEGIN"):
+            return x509.load_pem_x509_certificate(stripped)
+        if stripped[:1] == b"\x30":
+            return x509.load_der_x509_certificate(stripped)
+        return x509.load_der_x509_certificate(base64.b64decode(stripped, validate=True))
+    except (ValueError, TypeError):
+        raise DscError("not an X.509 certificate (expected PEM, DER or base64 DER)") from None
+
+
+def dcc_types_allowed(cert: x509.Certificate) -> set[str]:
+    """The DCC types this DSC may sign: all three if it names no DCC EKU."""
+    try:
+        eku = cert.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE).value
+    except x509.ExtensionNotFound:
+        return {"v", "t", "r"}
+    types = {TYPE_FOR_EKU[oid.dotted_string] for oid in eku if oid.dotted_string in TYPE_FOR_EKU}
+    return types or {"v", "t", "r"}
+
+
+def not_before(cert: x509.Certificate) -> datetime:
+    return cert.not_valid_before_utc
+
+
+def not_after(cert: x509.Certificate) -> datetime:
+    return cert.not_valid_after_utc
+
+
+def is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def has_digital_signature(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value.digital_signature)
+    except x509.ExtensionNotFound:
+        return True  # no keyUsage extension: not restricted
+
+
+def check_dsc_for_issuing(cert: x509.Certificate | None, dcc_type: str, at: datetime) -> None:
+    """Refuse to issue with a DSC that is missing, not valid at ``at`` or not for ``dcc_type``.
+
+    :raises DscError: with a message that says what to do.
+    """
+    if cert is None:
+        raise DscError("no device certificate (DSC) is installed: run 'appliance provision import-dsc FILE'")
+    at = at.astimezone(timezone.utc)
+    if at < not_before(cert):
+        raise DscError(f"the device certificate is not valid before {not_before(cert):%Y-%m-%d %H:%M} UTC; "
+                       "check the clock or import a current DSC")
+    if at > not_after(cert):
+        raise DscError(f"the device certificate expired on {not_after(cert):%Y-%m-%d}; "
+                       "make a new CSR and import the new DSC")
+    if is_ca(cert):
+        raise DscError("the installed certificate is a CA certificate, not a DSC; import the DSC issued to this device")
+    if not has_digital_signature(cert):
+        raise DscError("the device certificate lacks keyUsage digitalSignature; ask the CA for a proper DSC")
+    if dcc_type not in dcc_types_allowed(cert):
+        names = {"v": "vaccination", "t": "test", "r": "recovery"}
+        allowed = ", ".join(names[t] for t in sorted(dcc_types_allowed(cert)))
+        raise DscError(f"the device certificate does not allow {names[dcc_type]} certificates (allowed: {allowed}); "
+                       "ask the CA for a DSC with that extended key usage")
+
+
+def days_left(cert: x509.Certificate, at: datetime) -> int:
+    return (not_after(cert) - at.astimezone(timezone.utc)).days

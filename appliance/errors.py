@@ -1,0 +1,101 @@
+"""One error hierarchy for the whole appliance.
+
+Every message says what is wrong and what to do about it. Messages never carry
+personal data or key material.
+
+::
+
+    ApplianceError
+     +-- UsageError              bad command-line use (exit 2)
+     +-- ConfigError             a configuration file or key is wrong
+     +-- InvalidInput            input data rejected; .field_errors maps field -> message
+     +-- DecodeError             a string is not a valid HC1 certificate
+     +-- SigningError            the signer failed or refused
+     |    +-- SignerUnavailable  token, module, key or PIN missing or wrong
+     |    +-- DscError           the device certificate is missing, expired, wrong key, wrong EKU
+     +-- ClockNotTrusted         the system time cannot be trusted for issuing
+     +-- JournalError            the issuance journal cannot be used
+     |    +-- JournalCorrupt     hash chain broken, foreign or damaged file
+     +-- PrinterError            the receipt printer failed
+     |    +-- PrinterUnavailable offline, unplugged, out of paper
+     +-- HubError                the central hub refused or failed
+          +-- HubUnreachable     no connection to the hub
+"""
+
+from __future__ import annotations
+
+
+class ApplianceError(Exception):
+    """Base class of every error the appliance raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ApplianceError):
+    """The command line was used wrongly."""
+
+    exit_code = 2
+
+
+class ConfigError(ApplianceError, ValueError):
+    """A configuration file or key is wrong; the message names the file and key."""
+
+
+class InvalidInput(ApplianceError, ValueError):
+    """Input data was rejected.
+
+    :param field_errors: maps a field name (as the user sees it, e.g.
+        ``vaccination.date``) to a message that says what is wrong.
+    """
+
+    def __init__(self, field_errors: dict[str, str] | str, message: str | None = None):
+        if isinstance(field_errors, str):
+            field_errors = {"input": field_errors}
+        self.field_errors = dict(field_errors)
+        if message is None:
+            message = "; ".join(f"{k}: {v}" for k, v in self.field_errors.items())
+        super().__init__(message)
+
+
+class DecodeError(ApplianceError, ValueError):
+    """A string is not a valid HC1 certificate (prefix, Base45, zlib, CBOR, COSE)."""
+
+
+class SigningError(ApplianceError):
+    """The signer failed or refused to sign."""
+
+
+class SignerUnavailable(SigningError):
+    """The token, the PKCS#11 module, the key or the PIN is missing or wrong."""
+
+
+class DscError(SigningError):
+    """The device certificate (DSC) is missing, not valid now, for another key or type."""
+
+
+class ClockNotTrusted(ApplianceError):
+    """The system time cannot be trusted for issuing."""
+
+
+class JournalError(ApplianceError):
+    """The issuance journal cannot be used."""
+
+
+class JournalCorrupt(JournalError):
+    """The journal's hash chain is broken, or the file is damaged or foreign."""
+
+
+class PrinterError(ApplianceError):
+    """The receipt printer failed."""
+
+
+class PrinterUnavailable(PrinterError, OSError):
+    """The printer is offline, unplugged or out of paper."""
+
+
+class HubError(ApplianceError):
+    """The central hub refused a request or failed."""
+
+
+class HubUnreachable(HubError, ConnectionError):
+    """The hub cannot be reached over the network."""
