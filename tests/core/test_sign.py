@@ -1,0 +1,54 @@
+from datetime import timedelta
+
+import cbor2
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from appliance import dsc
+from appliance.devices.signer import SoftwareSigner
+from appliance.errors import DscError
+from appliance.sign import sign_dcc, sig_structure
+
+
+def test_cose_structure_and_signature(software_signer, now):
+    dcc = {"ver": "1.3.0", "x": "ä"}
+    signed = sign_dcc(dcc, software_signer, issuer_country="DE", iat=now, exp=now + timedelta(days=10))
+    assert signed.cose[:1] == b"\xd2"                   # tag 18, no tag 61
+    tag = cbor2.loads(signed.cose)
+    assert tag.tag == 18
+    protected, unprotected, payload, sig = tag.value
+    assert cbor2.loads(protected) == {1: -7, 4: software_signer.kid}
+    assert unprotected == {}
+    claims = cbor2.loads(payload)
+    assert claims == {1: "DE", 4: int((now + timedelta(days=10)).timestamp()), 6: int(now.timestamp()), -260: {1: dcc}}
+    assert isinstance(claims[4], int) and isinstance(claims[6], int)
+    assert len(sig) == 64
+    der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+    software_signer.certificate.public_key().verify(der, sig_structure(protected, payload), ec.ECDSA(hashes.SHA256()))
+
+
+def test_kid_is_sha256_of_dsc_der(software_signer):
+    from cryptography.hazmat.primitives import serialization
+    import hashlib
+    der = software_signer.certificate.public_bytes(serialization.Encoding.DER)
+    assert software_signer.kid == hashlib.sha256(der).digest()[:8] == dsc.kid_of(software_signer.certificate)
+
+
+def test_exp_is_cut_back_to_dsc_not_after(software_signer, now):
+    signed = sign_dcc({}, software_signer, issuer_country="DE", iat=now, exp=now + timedelta(days=5000))
+    assert signed.exp == int(dsc.not_after(software_signer.certificate).timestamp())
+
+
+def test_iat_outside_dsc_validity_is_refused(software_signer, now):
+    with pytest.raises(DscError, match="outside the DSC validity"):
+        sign_dcc({}, software_signer, issuer_country="DE", iat=now - timedelta(days=30), exp=now)
+
+
+def test_software_signer_files_are_private(tmp_path, now):
+    s1 = SoftwareSigner.open(tmp_path, now=now)
+    key = tmp_path / "software-signer" / "key.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    s2 = SoftwareSigner.open(tmp_path, now=now)
+    assert s1.kid == s2.kid
