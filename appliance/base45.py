@@ -41,7 +41,7 @@ def b45decode(text: str) -> bytes:
             n = chunk[0] + chunk[1] * 45 + chunk[2] * 2025
             if n > 0xFFFF:
                 raise DecodeError(f"Base45: group {text[i:i + 3]!r} decodes to {n}, above 65535")
-            out += divmod(n, 256)
+            out.extend(divmod(n, 256))
         else:
             n = chunk[0] + chunk[1] * 45
             if n > 0xFF:
