@@ -1,0 +1,278 @@
+"""Input JSON (as staff or a script write it) -> a typed, checked :class:`IssueRequest`.
+
+``parse_input`` collects every problem, not just the first, into
+``InvalidInput.field_errors`` keyed by the input path (``family_name``,
+``vaccination.date``; ``input`` for the structure itself). Messages say what to
+enter and never repeat the value (it may be personal data). The input format is
+documented in the README ("Certificate input") and shown by
+``appliance/examples/*.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from appliance import names, payload, valuesets
+from appliance.errors import InvalidInput
+
+if TYPE_CHECKING:  # pragma: no cover
+    from appliance.config import DeviceSection
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 80
+SECTIONS = {"v": "vaccination", "t": "test", "r": "recovery"}
+PERSON_KEYS = ("family_name", "given_name", "date_of_birth", "family_name_standardised", "given_name_standardised")
+EVENT_KEYS = {
+    "v": ("product", "dose_number", "total_doses", "date", "country", "issuer"),
+    "t": ("test_type", "test_name", "test_device", "sample_time", "result", "centre", "country", "issuer"),
+    "r": ("first_positive", "valid_from", "valid_until", "country", "issuer"),
+}
+TEST_TYPES = {"pcr": payload.NAAT, "naat": payload.NAAT, "rapid": payload.RAT, "rat": payload.RAT}
+RESULTS = {"not_detected": payload.NOT_DETECTED, "negative": payload.NOT_DETECTED,
+           "detected": payload.DETECTED, "positive": payload.DETECTED}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DOB = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+@dataclass(frozen=True)
+class Person:
+    family_name: str
+    given_name: str
+    date_of_birth: str       #: YYYY-MM-DD, YYYY-MM or YYYY
+    family_name_std: str     #: ICAO 9303 (fnt)
+    given_name_std: str      #: ICAO 9303 (gnt), "" if no given name
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    type: str                #: "v", "t" or "r"
+    person: Person
+    event: dict = field(default_factory=dict)  #: typed values, keys as in the input section
+
+
+class _Collector:
+    """Collects field errors; each helper returns the typed value or None."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def fail(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, message)
+
+    def text(self, raw: Mapping, key: str, path: str, *, required: bool, default: str | None = None) -> str | None:
+        value = raw.get(key)
+        if value in (None, "") and default:
+            value = default
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.fail(path, "is required")
+            return None
+        if not isinstance(value, str):
+            self.fail(path, "must be text")
+            return None
+        value = " ".join(unicodedata.normalize("NFC", value).split())
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
+            self.fail(path, "contains control or unassigned characters; type it again")
+            return None
+        if len(value) > MAX_TEXT:
+            self.fail(path, f"is longer than {MAX_TEXT} characters")
+            return None
+        return value
+
+    def day(self, raw: Mapping, key: str, path: str, *, required: bool = True) -> date | None:
+        value = raw.get(key)
+        if value is None or value == "":
+            if required:
+                self.fail(path, "is required (YYYY-MM-DD)")
+            return None
+        if isinstance(value, str) and _DATE.fullmatch(value.strip()):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.fail(path, "must be a real date written YYYY-MM-DD, e.g. 2026-11-27")
+        return None
+
+    def count(self, raw: Mapping, key: str, path: str) -> int | None:
+        value = raw.get(key)
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 2:
+            value = int(value.strip())
+        if value is None:
+            self.fail(path, "is required (a whole number from 1)")
+        elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
+            self.fail(path, "must be a whole number from 1 to 99")
+        else:
+            return value
+        return None
+
+    def code(self, raw: Mapping, key: str, path: str, valueset: str, hint: str, *,
+             required: bool = True, aliases: Mapping[str, str] | None = None) -> str | None:
+        value = raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if value is None or value == "":
+            if required:
+                self.fail(path, f"is required; {hint}")
+            return None
+        if not isinstance(value, str):
+            self.fail(path, f"must be text; {hint}")
+            return None
+        value = value.strip()
+        if aliases and value.lower() in aliases:
+            return aliases[value.lower()]
+        vs = valuesets.load()
+        if vs.is_active(valueset, value):
+            return value
+        if vs.is_valid(valueset, value):
+            self.fail(path, f"is a deprecated code that may no longer be issued; {hint}")
+        else:
+            self.fail(path, f"is not allowed; {hint}")
+        return None
+
+
+def _names(c: _Collector, data: Mapping) -> tuple[str | None, str | None, str | None, str | None]:
+    out: list[str | None] = []
+    for key, required in (("family_name", True), ("given_name", False)):
+        name = c.text(data, key, key, required=required)
+        std_key = f"{key}_standardised"
+        std_raw = data.get(std_key)
+        std: str | None = None
+        if name is not None and (any(ch.isdigit() for ch in name) or not any(ch.isalpha() for ch in name)):
+            c.fail(key, "must contain letters only (no digits); check the name")
+            name = None
+        if std_raw not in (None, ""):
+            try:
+                std = names.check_standardised(std_raw)
+            except InvalidInput as exc:
+                c.fail(std_key, exc.field_errors["input"])
+        elif name is not None:
+            try:
+                std = names.transliterate(name)
+            except InvalidInput as exc:
+                c.fail(std_key, exc.field_errors["input"])
+        out += [name, std]
+    return out[0], out[1], out[2], out[3]
+
+
+def _dob(c: _Collector, data: Mapping) -> str | None:
+    value = data.get("date_of_birth")
+    if value is None or value == "":
+        c.fail("date_of_birth", "is required (YYYY-MM-DD, or YYYY-MM or YYYY if not fully known)")
+        return None
+    if isinstance(value, str) and _DOB.fullmatch(value.strip()):
+        value = value.strip()
+        parts = [int(x) for x in value.split("-")]
+        try:
+            date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+            return value
+        except ValueError:
+            pass
+    c.fail("date_of_birth", "must be a real date written YYYY-MM-DD, YYYY-MM or YYYY")
+    return None
+
+
+def _sample_time(c: _Collector, raw: Mapping, path: str) -> datetime | None:
+    value = raw.get("sample_time")
+    hint = "ISO 8601 with time zone, e.g. 2026-11-28T09:30:00+01:00"
+    if value is None or value == "":
+        c.fail(path, f"is required ({hint})")
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip()) if isinstance(value, str) and "T" in value.upper() else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        c.fail(path, f"must be a date and time, {hint}")
+        return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        c.fail(path, f"needs a time zone offset, {hint}")
+        return None
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _event(c: _Collector, kind: str, raw: Mapping, device: "DeviceSection") -> dict[str, Any]:
+    sec = SECTIONS[kind]
+    p: Callable[[str], str] = lambda key: f"{sec}.{key}"  # noqa: E731
+    event: dict[str, Any] = {}
+    if kind == "v":
+        event["product"] = c.code(raw, "product", p("product"), "vaccine-medicinal-product",
+                                  "give the product's EU number, e.g. EU/1/20/1528 (Comirnaty)")
+        event["dose_number"] = c.count(raw, "dose_number", p("dose_number"))
+        event["total_doses"] = c.count(raw, "total_doses", p("total_doses"))
+        event["date"] = c.day(raw, "date", p("date"))
+    elif kind == "t":
+        event["test_type"] = c.code(raw, "test_type", p("test_type"), "test-type",
+                                    "use pcr, rapid, LP6464-4 or LP217198-3", aliases=TEST_TYPES)
+        event["test_name"] = c.text(raw, "test_name", p("test_name"), required=False)
+        event["test_device"] = c.code(raw, "test_device", p("test_device"), "test-manf",
+                                      "give the device id from the EU rapid test list, e.g. 1232", required=False)
+        event["sample_time"] = _sample_time(c, raw, p("sample_time"))
+        event["result"] = c.code(raw, "result", p("result"), "test-result",
+                                 "use negative (not_detected) or its code 260415000", aliases=RESULTS)
+        event["centre"] = c.text(raw, "centre", p("centre"), required=False)
+    else:
+        event["first_positive"] = c.day(raw, "first_positive", p("first_positive"))
+        event["valid_from"] = c.day(raw, "valid_from", p("valid_from"))
+        event["valid_until"] = c.day(raw, "valid_until", p("valid_until"))
+    country = raw.get("country") or device.country
+    event["country"] = c.code({"country": country.upper() if isinstance(country, str) else country}, "country",
+                              p("country"), "country-2-codes", "give a two-letter country code, e.g. DE")
+    event["issuer"] = c.text(raw, "issuer", p("issuer"), required=True, default=device.issuer)
+    return event
+
+
+def _structure(c: _Collector, data: Any, kind: str) -> Mapping | None:
+    """The type section, after checking the top-level shape; None if unusable."""
+    section = SECTIONS[kind]
+    if not isinstance(data, Mapping):
+        c.fail("input", f"must be a JSON object with the person's fields and a '{section}' section")
+        return None
+    unknown = sorted(str(k)[:40] for k in data if k not in PERSON_KEYS and k != section)
+    others = [k for k in unknown if k in SECTIONS.values()]
+    if others:
+        c.fail("input", f"has a '{others[0]}' section but the certificate type is {section}; "
+                        f"put the event data under '{section}'")
+    elif unknown:
+        c.fail("input", f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(PERSON_KEYS)}, {section}")
+    raw = data.get(section)
+    if raw is None:
+        c.fail("input", f"the '{section}' section is missing")
+        return None
+    if not isinstance(raw, Mapping):
+        c.fail(section, "must be an object with the event fields")
+        return None
+    extra = sorted(str(k)[:40] for k in raw if k not in EVENT_KEYS[kind])
+    if extra:
+        c.fail(section, f"unknown field(s) {', '.join(extra)}; allowed: {', '.join(EVENT_KEYS[kind])}")
+    return raw
+
+
+def parse_input(data: Mapping, *, type: str, device: "DeviceSection", now: datetime) -> IssueRequest:
+    """Check and type the input JSON for a certificate of ``type`` ("v", "t" or "r").
+
+    Country and issuer default to ``[device]``. Raises :class:`InvalidInput` with
+    every problem found, keyed by input path.
+    """
+    if type not in SECTIONS:
+        raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
+    c = _Collector()
+    raw = _structure(c, data, type)
+    if raw is None:
+        raise InvalidInput(c.errors)
+    fn, fnt, gn, gnt = _names(c, data)
+    dob = _dob(c, data)
+    event = _event(c, type, raw, device)
+    for path, message in payload.rule_errors(type, dob, event, now=now).items():
+        c.fail(path, message)
+    if c.errors:
+        log.info("input refused: %s", ", ".join(sorted(c.errors)))
+        raise InvalidInput(c.errors)
+    person = Person(family_name=fn or "", given_name=gn or "", date_of_birth=dob or "",
+                    family_name_std=fnt or "", given_name_std=gnt or "")
+    return IssueRequest(type=type, person=person, event=event)

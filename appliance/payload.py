@@ -1,0 +1,289 @@
+"""IssueRequest -> DCC payload (schema 1.3.x), its checks before signing, and the CWT expiry.
+
+Pure: ``now``/``iat`` and the configuration come in as arguments.
+
+Plausibility rules (:func:`rule_errors`, used by both :func:`appliance.form.parse_input`
+and :func:`validate_dcc`):
+
+* no event in the future: dates (``dt``, ``fr``) may not be later than the
+  calendar date anywhere on Earth at ``now`` (UTC+14, so a centre east of UTC is
+  never refused); a sample time may be at most :data:`SAMPLE_TOLERANCE` (5 min)
+  after ``now`` (tablet and appliance clocks differ a little);
+* nothing before the product or test existed: vaccination dates not before the
+  product's first authorisation anywhere (:data:`FIRST_AUTHORISED`) or
+  :data:`VACCINATION_START` for other products; tests and first positive tests
+  not before :data:`TEST_START`;
+* birth date: a real date (or year / year-month), not before 1900, not in the
+  future, not after the event;
+* vaccination: the dn/sd pair must be one the dose assistant offers
+  (:mod:`appliance.doses`);
+* test: only a negative result gets a test certificate, as in the German
+  test-centre portal (cwa-quick-test-frontend: DCC only for negative RAT/PCR) and
+  what issuers asked of the EU reference (dgca-issuance-web #81); a positive NAAT
+  leads to a recovery certificate instead. A rapid antigen test needs a device
+  from the EU list, a NAAT names none;
+* recovery: ``df >= fr + 11 days`` and ``du <= fr + 180 days`` (the EU recovery
+  certificate rules: valid from day 11 after the first positive NAAT, for at most
+  180 days, Regulation (EU) 2021/953 and the EU business rules; this brief's
+  figures, the legal text was not available offline). German issuers used
+  ``df = fr + 28`` (certification-apis ``Implementation.md``), which also passes;
+  ``df < du`` and ``du`` not already past.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Mapping
+
+from appliance import doses, schema, valuesets
+from appliance.errors import InvalidInput
+
+if TYPE_CHECKING:  # pragma: no cover
+    from appliance.config import IssueSection
+    from appliance.form import IssueRequest
+
+log = logging.getLogger(__name__)
+
+DISEASE = "840539006"  # COVID-19
+NAAT, RAT = "LP6464-4", "LP217198-3"
+NOT_DETECTED, DETECTED = "260415000", "260373001"
+
+SAMPLE_TOLERANCE = timedelta(minutes=5)
+DATE_TOLERANCE = timedelta(hours=14)  # the earliest time zone is UTC+14
+EARLIEST_BIRTH = date(1900, 1, 1)
+VACCINATION_START = date(2020, 12, 1)
+TEST_START = date(2020, 1, 1)
+RECOVERY_VALID_FROM_DAYS = 11
+RECOVERY_MAX_DAYS = 180
+
+#: First authorisation anywhere (emergency or conditional) of the EU-authorised vaccines.
+#: Sources: MHRA (UK), FDA EUA, EMA/EC and national announcements, as published at the time.
+FIRST_AUTHORISED: dict[str, date] = {
+    "EU/1/20/1528": date(2020, 12, 2),   # Comirnaty, MHRA temporary authorisation
+    "EU/1/20/1507": date(2020, 12, 18),  # Spikevax, FDA EUA
+    "EU/1/21/1529": date(2020, 12, 30),  # Vaxzevria, MHRA
+    "EU/1/20/1525": date(2021, 2, 27),   # Jcovden, FDA EUA
+    "EU/1/21/1618": date(2021, 11, 1),   # Nuvaxovid, Indonesia EUA
+    "EU/1/21/1624": date(2022, 3, 1),    # COVID-19 Vaccine Valneva, Bahrain
+    "EU/1/21/1580": date(2022, 11, 10),  # VidPrevtyn Beta, EC
+    "EU/1/22/1709": date(2023, 3, 30),   # Bimervax, EC
+}
+
+#: DCC field -> input path, per group.
+INPUT_PATHS: dict[str, dict[str, str]] = {
+    "v": {"tg": "vaccination.product", "vp": "vaccination.product", "mp": "vaccination.product",
+          "ma": "vaccination.product", "dn": "vaccination.dose_number", "sd": "vaccination.total_doses",
+          "dt": "vaccination.date", "co": "vaccination.country", "is": "vaccination.issuer", "ci": "input"},
+    "t": {"tg": "test.test_type", "tt": "test.test_type", "nm": "test.test_name", "ma": "test.test_device",
+          "sc": "test.sample_time", "tr": "test.result", "tc": "test.centre", "co": "test.country",
+          "is": "test.issuer", "ci": "input"},
+    "r": {"tg": "recovery.first_positive", "fr": "recovery.first_positive", "df": "recovery.valid_from",
+          "du": "recovery.valid_until", "co": "recovery.country", "is": "recovery.issuer", "ci": "input"},
+}
+NAME_PATHS = {"fn": "family_name", "fnt": "family_name_standardised", "gn": "given_name",
+              "gnt": "given_name_standardised"}
+SECTIONS = {"v": "vaccination", "t": "test", "r": "recovery"}
+
+
+def _nfc(s: str) -> str:
+    return unicodedata.normalize("NFC", s)
+
+
+def format_sc(moment: datetime) -> str:
+    """Sample time as ``YYYY-MM-DDThh:mm:ssZ`` (UTC, no fractions)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_dcc(req: "IssueRequest", *, uvci: str, schema_version: str) -> dict:
+    """The DCC payload for ``req``: ``ver``, ``nam``, ``dob`` and exactly one of v/t/r."""
+    p, e = req.person, req.event
+    nam = {k: _nfc(v) for k, v in (("fn", p.family_name), ("fnt", p.family_name_std),
+                                   ("gn", p.given_name), ("gnt", p.given_name_std)) if v}
+    common = {"co": e["country"], "is": _nfc(e["issuer"]), "ci": uvci}
+    if req.type == "v":
+        vp, ma = valuesets.load().vaccine_encoding(e["product"])
+        entry = {"tg": DISEASE, "vp": vp, "mp": e["product"], "ma": ma, "dn": e["dose_number"],
+                 "sd": e["total_doses"], "dt": e["date"].isoformat(), **common}
+    elif req.type == "t":
+        entry = {"tg": DISEASE, "tt": e["test_type"]}
+        if e.get("test_name"):
+            entry["nm"] = _nfc(e["test_name"])
+        if e.get("test_device"):
+            entry["ma"] = e["test_device"]
+        entry.update(sc=format_sc(e["sample_time"]), tr=e["result"])
+        if e.get("centre"):
+            entry["tc"] = _nfc(e["centre"])
+        entry.update(common)
+    elif req.type == "r":
+        entry = {"tg": DISEASE, "fr": e["first_positive"].isoformat(), "co": e["country"], "is": common["is"],
+                 "df": e["valid_from"].isoformat(), "du": e["valid_until"].isoformat(), "ci": uvci}
+    else:
+        raise InvalidInput({"input": "type must be v, t or r"})
+    return {"ver": schema_version, "nam": nam, "dob": p.date_of_birth, req.type: [entry]}
+
+
+# ---------------------------------------------------------------- plausibility
+
+def earliest_birth(dob: str) -> date | None:
+    """The first day a (possibly partial) birth date can mean; None if empty or malformed."""
+    parts = dob.split("-") if dob else []
+    try:
+        nums = [int(x) for x in parts]
+        return date(nums[0], nums[1] if len(nums) > 1 else 1, nums[2] if len(nums) > 2 else 1)
+    except (ValueError, IndexError):
+        return None
+
+
+def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
+    """Plausibility problems keyed by input path. ``event`` holds typed values as in
+    :class:`appliance.form.IssueRequest` (missing or malformed ones are skipped)."""
+    sec = SECTIONS[kind]
+    errors: dict[str, str] = {}
+    latest_day = (now.astimezone(timezone.utc) + DATE_TOLERANCE).date()
+    born = earliest_birth(dob) if dob else None
+    if born is not None:
+        if born < EARLIEST_BIRTH:
+            errors["date_of_birth"] = "is before 1900; check the year"
+        elif born > now.astimezone(timezone.utc).date():
+            errors["date_of_birth"] = "is in the future; check the year"
+
+    def event_day(key: str, start: date, what: str) -> None:
+        day = event.get(key)
+        if not isinstance(day, date):
+            return
+        if isinstance(day, datetime):
+            day = day.astimezone(timezone.utc).date()
+        if day > latest_day:
+            errors[f"{sec}.{key}"] = f"is in the future; {what} cannot be later than today"
+        elif day < start:
+            errors[f"{sec}.{key}"] = f"is before {start.isoformat()}; {what} cannot be that early, check the year"
+        if born is not None and "date_of_birth" not in errors and born > day:
+            errors["date_of_birth"] = f"is after the {what}; check the date of birth"
+
+    if kind == "v":
+        product = event.get("product")
+        event_day("date", FIRST_AUTHORISED.get(product, VACCINATION_START), "the vaccination")
+        dn, sd = event.get("dose_number"), event.get("total_doses")
+        if isinstance(product, str) and isinstance(dn, int) and isinstance(sd, int) \
+                and doses.find(product, dn, sd) is None:
+            allowed = ", ".join(o.label for o in doses.options(product))
+            errors[f"{sec}.dose_number"] = f"{dn}/{sd} is not a valid dose numbering for this product; use one of {allowed}"
+    elif kind == "t":
+        sample = event.get("sample_time")
+        if isinstance(sample, datetime):
+            if sample > now + SAMPLE_TOLERANCE:
+                errors[f"{sec}.sample_time"] = "is in the future; enter when the sample was taken"
+            elif sample.astimezone(timezone.utc).date() < TEST_START:
+                errors[f"{sec}.sample_time"] = f"is before {TEST_START.isoformat()}; check the year"
+            if born is not None and "date_of_birth" not in errors and born > sample.date():
+                errors["date_of_birth"] = "is after the sample time; check the date of birth"
+        if event.get("result") == DETECTED:
+            errors[f"{sec}.result"] = ("a positive test does not get a test certificate; "
+                                       "issue a recovery certificate from day 11 instead")
+        if event.get("test_type") == RAT and not event.get("test_device"):
+            errors[f"{sec}.test_device"] = "a rapid antigen test needs the test device from the EU list"
+        if event.get("test_type") == NAAT and event.get("test_device"):
+            errors[f"{sec}.test_device"] = "only rapid antigen tests name a device; leave it empty for PCR/NAAT"
+    elif kind == "r":
+        fr, df, du = event.get("first_positive"), event.get("valid_from"), event.get("valid_until")
+        event_day("first_positive", TEST_START, "the first positive test")
+        if isinstance(fr, date):
+            if isinstance(df, date) and df < fr + timedelta(days=RECOVERY_VALID_FROM_DAYS):
+                errors[f"{sec}.valid_from"] = (f"must be at least {RECOVERY_VALID_FROM_DAYS} days after the first "
+                                               f"positive test ({(fr + timedelta(days=RECOVERY_VALID_FROM_DAYS)).isoformat()} or later)")
+            if isinstance(du, date) and du > fr + timedelta(days=RECOVERY_MAX_DAYS):
+                errors[f"{sec}.valid_until"] = (f"must be at most {RECOVERY_MAX_DAYS} days after the first positive "
+                                                f"test ({(fr + timedelta(days=RECOVERY_MAX_DAYS)).isoformat()} or earlier)")
+        if isinstance(df, date) and isinstance(du, date) and df >= du and f"{sec}.valid_until" not in errors:
+            errors[f"{sec}.valid_until"] = "must be after valid from"
+        if isinstance(du, date) and du < now.astimezone(timezone.utc).date() and f"{sec}.valid_until" not in errors:
+            errors[f"{sec}.valid_until"] = "is in the past; the certificate would already be expired"
+    return errors
+
+
+# ---------------------------------------------------------------- validate a built DCC
+
+def input_path(path: tuple) -> str:
+    """A DCC path (``("v", 0, "dt")``) -> the input path (``vaccination.date``)."""
+    if not path:
+        return "input"
+    head = path[0]
+    if head in ("v", "t", "r"):
+        fields = INPUT_PATHS[head]
+        key = next((p for p in path[1:] if isinstance(p, str)), None)
+        return fields.get(key, "input") if key else "input"
+    if head == "nam":
+        return NAME_PATHS.get(path[1], "family_name") if len(path) > 1 else "family_name"
+    if head == "dob":
+        return "date_of_birth"
+    return "input"
+
+
+def _parse_day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _event_from_dcc(kind: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    if kind == "v":
+        return {"product": entry.get("mp"), "dose_number": entry.get("dn"), "total_doses": entry.get("sd"),
+                "date": _parse_day(entry.get("dt"))}
+    if kind == "t":
+        try:
+            sample = datetime.fromisoformat(entry["sc"])
+            sample = sample if sample.tzinfo else None
+        except (KeyError, TypeError, ValueError):
+            sample = None
+        return {"sample_time": sample, "test_type": entry.get("tt"), "test_device": entry.get("ma"),
+                "result": entry.get("tr")}
+    return {"first_positive": _parse_day(entry.get("fr")), "valid_from": _parse_day(entry.get("df")),
+            "valid_until": _parse_day(entry.get("du"))}
+
+
+def validate_dcc(dcc: dict, *, now: datetime) -> None:
+    """Schema + value sets (RAT devices strictly) + plausibility; raises InvalidInput keyed by input path."""
+    errors: dict[str, str] = {}
+
+    def add(path: str, message: str) -> None:
+        errors[path] = f"{errors[path]}; {message}" if path in errors else message
+
+    for path, message in schema.schema_errors(dcc) + schema.valueset_errors(dcc, strict_test_manf=True):
+        add(input_path(path), message)
+    if isinstance(dcc, dict):
+        kind = next((k for k in ("v", "t", "r") if isinstance(dcc.get(k), list) and dcc[k]), None)
+        if kind and isinstance(dcc[kind][0], dict):
+            dob = dcc.get("dob") if isinstance(dcc.get("dob"), str) else None
+            for path, message in rule_errors(kind, dob, _event_from_dcc(kind, dcc[kind][0]), now=now).items():
+                if path not in errors:
+                    add(path, message)
+    if errors:
+        log.info("DCC refused before signing: %s", ", ".join(sorted(errors)))
+        raise InvalidInput(errors)
+
+
+# ---------------------------------------------------------------- expiry
+
+def expiry(req: "IssueRequest", *, iat: datetime, issue: "IssueSection") -> datetime:
+    """CWT ``exp``: v: iat + validity_days_v; t: sample time + validity_hours_t;
+    r: end of ``valid_until`` (23:59:59 UTC), at most iat + validity_days_r.
+
+    Raises InvalidInput when the certificate would already be expired at ``iat``.
+    """
+    e = req.event
+    if req.type == "v":
+        return iat + timedelta(days=issue.validity_days_v)
+    if req.type == "t":
+        exp = e["sample_time"].astimezone(timezone.utc) + timedelta(hours=issue.validity_hours_t)
+        if exp <= iat:
+            raise InvalidInput({"test.sample_time": f"the sample is older than {issue.validity_hours_t} hours; "
+                                                    "a test certificate would already be expired"})
+        return exp
+    end_of_du = datetime.combine(e["valid_until"], time(23, 59, 59), tzinfo=timezone.utc)
+    exp = min(end_of_du, iat + timedelta(days=issue.validity_days_r))
+    if exp <= iat:
+        raise InvalidInput({"recovery.valid_until": "is in the past; the certificate would already be expired"})
+    return exp

@@ -1,0 +1,182 @@
+"""DCC payload validation: the EU JSON schema 1.3.3 and the EU value sets.
+
+``validate(dcc)`` checks the combined schema (``appliance/data/schema``) with a
+Draft 2020-12 validator and a format checker that *asserts* ``date`` and
+``date-time``. ``date-time`` is RFC 3339 (via rfc3339-validator), widened to
+the two ISO 8601 offset forms ``+hh`` and ``+hhmm`` that the schema's own valid
+test cases use (T-rat-dates1/2). ``check_valuesets(dcc)`` checks every
+value-set field of v/t/r; the schema itself does not.
+
+Messages are ``"path: problem"``, with paths like ``v[0].dn`` (``(root)`` for
+the top level). They never repeat the offending value, so no name or birth date
+ends up in a log or on screen. CBOR tag-0 date-times (``datetime`` objects after
+decoding) are validated as their RFC 3339 text.
+
+RAT devices (``t[0].ma``): the packaged ``test-manf`` list is only upstream's
+example of the JRC list, so a verifier must not fail a certificate for a newer
+device id. ``check_valuesets(dcc)`` therefore ignores unknown ``t.ma`` unless
+``strict_test_manf=True``, which the issuing side uses (staff pick from the
+packaged list, so anything else is a data-entry error).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from datetime import datetime
+from importlib import resources
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from rfc3339_validator import validate_rfc3339
+
+from appliance import valuesets
+
+log = logging.getLogger(__name__)
+
+SCHEMA_FILE = "DCC.combined-schema.json"
+_SHORT_OFFSET = re.compile(r"([+-]\d\d)(\d\d)?$")
+
+
+def is_date_time(value: object) -> bool:
+    """RFC 3339 date-time, also accepting ``+hh`` / ``+hhmm`` offsets (schema test cases)."""
+    if not isinstance(value, str):
+        return True  # formats only apply to strings
+    if validate_rfc3339(value.upper()):
+        return True
+    m = _SHORT_OFFSET.search(value)
+    if not m or "T" not in value.upper():
+        return False
+    fixed = value[: m.start()] + f"{m.group(1)}:{m.group(2) or '00'}"
+    return bool(validate_rfc3339(fixed.upper()))
+
+
+def format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=("date",))  # jsonschema's strict YYYY-MM-DD + real calendar date
+    checker.checks("date-time")(is_date_time)
+    return checker
+
+
+@functools.cache
+def _schema() -> dict:
+    ref = resources.files("appliance") / "data" / "schema" / SCHEMA_FILE
+    return json.loads(ref.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    schema = _schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=format_checker())
+
+
+def path_text(path: Iterable[Any]) -> str:
+    """``("v", 0, "dn")`` -> ``"v[0].dn"``; empty -> ``"(root)"``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(root)"
+
+
+def _group_message(dcc: object) -> str:
+    if isinstance(dcc, dict):
+        missing = [k for k in ("ver", "nam", "dob") if k not in dcc]
+        if missing:
+            return f"{', '.join(missing)} is a required property"
+        groups = [k for k in ("v", "t", "r") if k in dcc]
+        if len(groups) > 1:
+            return f"has {' and '.join(groups)}; a certificate holds exactly one of v, t or r"
+    return "exactly one of v, t or r is required, together with ver, nam and dob"
+
+
+def _message(e: ValidationError) -> str:
+    v, arg = e.validator, e.validator_value
+    if v == "required":
+        return e.message.replace("'", "")  # "x is a required property" (names the key, not data)
+    if v == "oneOf" and not e.path:
+        return _group_message(e.instance)
+    if v == "anyOf" and list(e.path) == ["nam"]:
+        return "at least one of fnt or gnt is required"
+    if v == "pattern":
+        return f"does not match the required pattern {arg}"
+    if v == "maxLength":
+        return f"is longer than {arg} characters"
+    if v == "minLength":
+        return f"is shorter than {arg} characters"
+    if v == "format":
+        return f"is not a valid {arg}" + (" (YYYY-MM-DD)" if arg == "date" else " (RFC 3339)")
+    if v == "type":
+        return f"must be of type {arg}"
+    if v in ("minimum", "maximum"):
+        return f"must be {'at least' if v == 'minimum' else 'at most'} {arg}"
+    if v in ("minItems", "maxItems"):
+        return f"must have {'at least' if v == 'minItems' else 'at most'} {arg} item(s)"
+    return f"fails the schema rule {v!r}"
+
+
+def as_json(value: object) -> object:
+    """A copy with CBOR tag-0 date-times (decoded by cbor2 as ``datetime``) turned back into
+    RFC 3339 text, as the CBOR rules require validators to accept both forms."""
+    if isinstance(value, dict):
+        return {k: as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_json(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+    return value
+
+
+def schema_errors(dcc: object) -> list[tuple[tuple, str]]:
+    """``[(path tuple, message)]`` for every schema violation (sorted by path)."""
+    errors = sorted(_validator().iter_errors(as_json(dcc)), key=lambda e: [str(p) for p in e.path])
+    return [(tuple(e.path), _message(e)) for e in errors]
+
+
+def validate(dcc: object) -> list[str]:
+    """Schema violations as ``"path: message"`` strings; empty means valid."""
+    return [f"{path_text(p)}: {m}" for p, m in schema_errors(dcc)]
+
+
+#: group -> field -> value set
+VALUESET_FIELDS: dict[str, dict[str, str]] = {
+    "v": {"tg": "disease-agent-targeted", "vp": "vaccine-prophylaxis",
+          "mp": "vaccine-medicinal-product", "ma": "vaccine-mah-manf", "co": "country-2-codes"},
+    "t": {"tg": "disease-agent-targeted", "tt": "test-type", "tr": "test-result",
+          "ma": "test-manf", "co": "country-2-codes"},
+    "r": {"tg": "disease-agent-targeted", "co": "country-2-codes"},
+}
+
+
+def valueset_errors(dcc: object, *, strict_test_manf: bool = False) -> list[tuple[tuple, str]]:
+    """``[(path tuple, message)]`` for codes that are not in their value set."""
+    if not isinstance(dcc, dict):
+        return []
+    vs = valuesets.load()
+    out: list[tuple[tuple, str]] = []
+    for group, fields in VALUESET_FIELDS.items():
+        entries = dcc.get(group)
+        if not isinstance(entries, list):
+            continue
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                continue
+            for key, name in fields.items():
+                if key not in entry:
+                    continue
+                if group == "t" and key == "ma" and not strict_test_manf:
+                    continue
+                if not vs.is_valid(name, entry[key]):
+                    out.append(((group, i, key), f"is not a code of the value set {name}"))
+    return out
+
+
+def check_valuesets(dcc: object, *, strict_test_manf: bool = False) -> list[str]:
+    """Value-set violations as ``"path: message"`` strings; empty means every code is known."""
+    return [f"{path_text(p)}: {m}" for p, m in valueset_errors(dcc, strict_test_manf=strict_test_manf)]
+
+
+__all__ = ["validate", "check_valuesets", "schema_errors", "valueset_errors", "path_text",
+           "is_date_time", "format_checker"]
