@@ -10,6 +10,7 @@ import base64
 import hashlib
 from datetime import datetime, timezone
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
@@ -24,6 +25,7 @@ EKU_FOR_TYPE = {
 }
 TYPE_FOR_EKU = {oid: typ for typ, oids in EKU_FOR_TYPE.items() for oid in oids}
 WARN_DAYS = 30
+EKU_OID = "2.5.29.37"
 
 
 def kid_of(cert: x509.Certificate) -> bytes:
@@ -51,14 +53,27 @@ def load_certificate(data: bytes) -> x509.Certificate:
         raise DscError("not an X.509 certificate (expected PEM, DER or base64 DER)") from None
 
 
-def dcc_types_allowed(cert: x509.Certificate) -> set[str]:
-    """The DCC types this DSC may sign: all three if it names no DCC EKU."""
+def dcc_types_allowed(cert: x509.Certificate) -> set[str] | None:
+    """The DCC types the DSC may sign, or ``None`` when its extensions cannot be read.
+
+    Read with asn1crypto because real DSCs carry DER that cryptography refuses
+    (FI: an encoded default in basicConstraints; common/CO15: an empty EKU).
+    No EKU, or only foreign OIDs in a non-critical EKU (ES: TLS), allows every
+    type; a *critical* EKU without a DCC OID (IS/3: an ICAO OID) allows none,
+    as RFC 5280 limits such a certificate to the purposes it names.
+    """
     try:
-        eku = cert.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE).value
-    except x509.ExtensionNotFound:
-        return {"v", "t", "r"}
-    types = {TYPE_FOR_EKU[oid.dotted_string] for oid in eku if oid.dotted_string in TYPE_FOR_EKU}
-    return types or {"v", "t", "r"}
+        parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+        for ext in parsed["tbs_certificate"]["extensions"] or []:
+            if ext["extn_id"].dotted == EKU_OID:
+                oids = [o.dotted for o in ext["extn_value"].parsed]
+                types = {TYPE_FOR_EKU[o] for o in oids if o in TYPE_FOR_EKU}
+                if types:
+                    return types
+                return set() if ext["critical"].native else {"v", "t", "r"}
+    except (ValueError, TypeError, KeyError):
+        return None
+    return {"v", "t", "r"}
 
 
 def not_before(cert: x509.Certificate) -> datetime:
@@ -74,6 +89,8 @@ def is_ca(cert: x509.Certificate) -> bool:
         return bool(cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS).value.ca)
     except x509.ExtensionNotFound:
         return False
+    except ValueError:  # extensions cryptography cannot parse: treat as not a DSC we can use
+        return True
 
 
 def has_digital_signature(cert: x509.Certificate) -> bool:
@@ -81,6 +98,8 @@ def has_digital_signature(cert: x509.Certificate) -> bool:
         return bool(cert.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value.digital_signature)
     except x509.ExtensionNotFound:
         return True  # no keyUsage extension: not restricted
+    except ValueError:
+        return False
 
 
 def check_dsc_for_issuing(cert: x509.Certificate | None, dcc_type: str, at: datetime) -> None:
@@ -101,9 +120,12 @@ def check_dsc_for_issuing(cert: x509.Certificate | None, dcc_type: str, at: date
         raise DscError("the installed certificate is a CA certificate, not a DSC; import the DSC issued to this device")
     if not has_digital_signature(cert):
         raise DscError("the device certificate lacks keyUsage digitalSignature; ask the CA for a proper DSC")
-    if dcc_type not in dcc_types_allowed(cert):
+    allowed_types = dcc_types_allowed(cert)
+    if allowed_types is None:
+        raise DscError("the device certificate's extensions cannot be read; ask the CA for a well-formed DSC")
+    if dcc_type not in allowed_types:
         names = {"v": "vaccination", "t": "test", "r": "recovery"}
-        allowed = ", ".join(names[t] for t in sorted(dcc_types_allowed(cert)))
+        allowed = ", ".join(names[t] for t in sorted(allowed_types)) or "none"
         raise DscError(f"the device certificate does not allow {names[dcc_type]} certificates (allowed: {allowed}); "
                        "ask the CA for a DSC with that extended key usage")
 

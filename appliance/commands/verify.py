@@ -1,0 +1,94 @@
+"""``appliance verify [--json] [--dsc FILE]... [--at ISO-8601] HC1|-``: check a certificate.
+
+Prints the DESIGN.md JSON object with ``--json``, else a short summary. Exit 0
+valid, 1 invalid, 2 usage error (no argument, bad ``--at``, unreadable ``--dsc``).
+Without ``--dsc`` the device's own DSCs are trusted (``<state>/dsc.pem`` and
+``<state>/software-signer/dsc.pem``, when present).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from appliance import dsc
+from appliance.errors import ApplianceError, UsageError
+from appliance.verify import verify
+
+DEVICE_DSCS = ("dsc.pem", "software-signer/dsc.pem")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("verify", help="verify an HC1 certificate (strict)",
+                                   description="Verify an HC1: text against trusted DSCs.")
+    parser.add_argument("hc1", metavar="HC1|-", help="the HC1: text, or - to read it from stdin")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--dsc", action="append", default=[], metavar="FILE",
+                        help="a trusted DSC (PEM or DER); repeatable; default: this device's DSCs")
+    parser.add_argument("--at", metavar="ISO-8601", help="verification time (default: now)")
+    parser.set_defaults(func=run)
+
+
+def parse_at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--at: {text!r} is not an ISO 8601 time, e.g. 2026-11-28T10:00:00Z") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def load_dscs(files: list[str]) -> list:
+    certs = []
+    for name in files:
+        try:
+            certs.append(dsc.load_certificate(Path(name).read_bytes()))
+        except OSError as exc:
+            raise UsageError(f"--dsc {name}: cannot read the file ({exc.strerror})") from None
+        except ApplianceError as exc:
+            raise UsageError(f"--dsc {name}: {exc}") from None
+    return certs
+
+
+def device_dscs() -> list:
+    from appliance.cli import config_from_env
+
+    state = Path(config_from_env().state_dir)
+    certs = []
+    for rel in DEVICE_DSCS:
+        path = state / rel
+        if path.is_file():
+            try:
+                certs.append(dsc.load_certificate(path.read_bytes()))
+            except ApplianceError:
+                pass  # a broken device DSC just does not count as trusted
+    return certs
+
+
+def read_text(arg: str) -> str:
+    if arg != "-":
+        return arg
+    text = sys.stdin.read()
+    if text.endswith("\n"):  # a trailing newline only: spaces are Base45 characters
+        text = text[:-2] if text.endswith("\r\n") else text[:-1]
+    return text
+
+
+def run(args) -> int:
+    at = parse_at(args.at)
+    dscs = load_dscs(args.dsc) if args.dsc else device_dscs()
+    result = verify(read_text(args.hc1), dscs=dscs, at=at)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        names = {"v": "vaccination", "t": "test", "r": "recovery"}
+        print(f"{'VALID' if result.valid else 'INVALID'}: {names.get(result.type, 'unknown type')} certificate"
+              + (f" from {result.issuer_country}" if result.issuer_country else ""))
+        for problem in result.errors:
+            print(f"  - {problem}")
+        if not dscs:
+            print("  (no trusted DSC: pass --dsc FILE)")
+    return 0 if result.valid else 1
