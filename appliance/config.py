@@ -85,6 +85,7 @@ class PrinterSection:
     path: str = ""
     baudrate: int = 19200
     native_qr: bool = False
+    qr_ecc: str = ""                     #: receipt QR level; "" = auto (Q on 80 mm, M on 58 mm)
     timeout_s: float = 5.0
 
 
@@ -249,6 +250,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{where}: [signer] kind={cfg.signer.kind!r} is not one of software, pkcs11")
     if cfg.printer.kind not in ("file", "network", "usb", "serial", "device"):
         raise ConfigError(f"{where}: [printer] kind={cfg.printer.kind!r} is not one of file, network, usb, serial, device")
+    if cfg.printer.qr_ecc not in ("", "L", "M", "Q", "H"):
+        raise ConfigError(f"{where}: [printer] qr_ecc={cfg.printer.qr_ecc!r} is not one of L, M, Q, H (or empty for auto)")
     if cfg.issue.qr_ecc not in ("L", "M", "Q", "H"):
         raise ConfigError(f"{where}: [issue] qr_ecc={cfg.issue.qr_ecc!r} is not one of L, M, Q, H")
     if len(cfg.device.country) != 2 or not cfg.device.country.isalpha() or not cfg.device.country.isupper():
