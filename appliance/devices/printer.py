@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from appliance.errors import ConfigError, PrinterError, PrinterUnavailable
+from appliance.errors import ConfigError, PrinterUnavailable
 
 log = logging.getLogger(__name__)
 
