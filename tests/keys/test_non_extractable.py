@@ -1,0 +1,60 @@
+"""The signing key cannot leave the token: attributes, reading the value, wrapping.
+
+tpm2-pkcs11 1.9.0 accepts *setting* CKA_EXTRACTABLE=True (metadata only), so the
+assertions are on CKA_NEVER_EXTRACTABLE / CKA_ALWAYS_SENSITIVE and on the
+operations that would reveal the key actually failing.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pkcs11 import Attribute as A, KeyType, Mechanism
+from pkcs11 import exceptions as px
+
+
+@pytest.fixture(params=["softhsm", "tpm"])
+def token_key(request):
+    signer = request.getfixturevalue(f"{request.param}_signer")
+    return request.param, signer.token, signer.key_label
+
+
+def test_key_was_born_sensitive_and_never_extractable(token_key):
+    _, token, label = token_key
+    attrs = token.security_attributes(label)
+    assert attrs["never_extractable"] is True
+    assert attrs["always_sensitive"] is True
+    assert attrs["sensitive"] is True
+    assert attrs["sign"] is True
+    assert attrs["derive"] is False and attrs["decrypt"] is False
+
+
+def test_the_private_value_cannot_be_read(token_key):
+    _, token, label = token_key
+    key = token.private_key(label)
+    with token.lock, pytest.raises(px.PKCS11Error):
+        key[A.VALUE]
+
+
+def test_the_key_cannot_be_wrapped_out(token_key):
+    kind, token, label = token_key
+    key = token.private_key(label)
+    with token.lock:
+        if kind == "tpm":  # tpm2-pkcs11 has no C_GenerateKey/C_WrapKey: no key can ever wrap it out
+            with pytest.raises(px.FunctionNotSupported):
+                token.session.generate_key(KeyType.AES, 256, store=True, label="wrap-test", template={A.WRAP: True})
+            return
+        wrapper = token.session.generate_key(KeyType.AES, 256, store=False, template={A.WRAP: True})
+        try:
+            with pytest.raises(px.PKCS11Error):
+                wrapper.wrap_key(key, mechanism=Mechanism.AES_KEY_WRAP_PAD)
+        finally:
+            wrapper.destroy()
+
+
+def test_softhsm_refuses_to_make_the_key_extractable(softhsm_signer):
+    token, label = softhsm_signer.token, softhsm_signer.key_label
+    key = token.private_key(label)
+    with token.lock, pytest.raises(px.PKCS11Error):
+        key[A.EXTRACTABLE] = True
+    assert token.security_attributes(label)["extractable"] is False
+

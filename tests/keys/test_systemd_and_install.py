@@ -1,0 +1,124 @@
+"""The systemd units verify and are hardened; install.sh is idempotent and honours --dry-run/--root."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from appliance.config import SECTIONS, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+UNITS = sorted((REPO / "systemd").glob("*.service"))
+EXEC = "/opt/appliance/venv/bin/appliance"
+
+
+def unit(path: Path) -> dict[str, dict[str, list[str]]]:
+    out: dict[str, dict[str, list[str]]] = {}
+    section = None
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = out.setdefault(line.strip("[]"), {})
+        else:
+            key, _, value = line.partition("=")
+            section.setdefault(key, []).append(value)
+    return out
+
+
+def test_the_three_units_exist():
+    assert [u.name for u in UNITS] == ["appliance-hub.service", "appliance-sync.service", "appliance-web.service"]
+
+
+def test_units_pass_systemd_analyze_verify(tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    stub = tmp_path / "bin" / "appliance"
+    stub.parent.mkdir()
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    for u in UNITS:  # the venv is not installed here: point ExecStart at an executable stub
+        (tmp_path / u.name).write_text(u.read_text().replace(EXEC, str(stub)))
+    result = subprocess.run(["systemd-analyze", "verify", *[str(tmp_path / u.name) for u in UNITS]],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "appliance" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("path", UNITS, ids=lambda p: p.name)
+def test_units_are_hardened(path):
+    s = unit(path)["Service"]
+    for key, value in {"ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+                       "NoNewPrivileges": "yes"}.items():
+        assert s[key] == [value], key
+    assert s["StateDirectory"] and s["ConfigurationDirectory"] == ["appliance"]
+    assert s["CapabilityBoundingSet"] == [""]
+    assert s["User"][0].startswith("appliance")
+    assert s.get("DevicePolicy") == ["closed"] or s.get("PrivateDevices") == ["yes"]
+
+
+def test_web_starts_without_network_and_sync_waits_for_it():
+    web, sync = unit(REPO / "systemd/appliance-web.service"), unit(REPO / "systemd/appliance-sync.service")
+    assert "network-online.target" not in " ".join(web["Unit"].get("After", []) + web["Unit"].get("Wants", []))
+    assert "network-online.target" in sync["Unit"]["After"][0] and "network-online.target" in sync["Unit"]["Wants"][0]
+    for u in (web, sync):
+        assert u["Service"]["LoadCredential"] == ["pin:/etc/appliance/signer-pin"]
+        assert "/dev/tpmrm0 rw" in u["Service"]["DeviceAllow"]
+
+
+def test_security_exposure_is_low(tmp_path):
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    for u in UNITS:
+        result = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=30", str(u)],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout[-500:]
+
+
+def run_install(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(REPO / "provisioning/install.sh"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_install_dry_run_changes_nothing(tmp_path):
+    result = run_install("--root", str(tmp_path), "--tpm", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would:  install /etc/systemd/system/appliance-web.service" in result.stdout
+    assert "would:  add dtparam=spi=on, dtoverlay=tpm-slb9670" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_install_twice_changes_nothing_the_second_time(tmp_path):
+    first = run_install("--root", str(tmp_path), "--tpm", "--hub")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().endswith("done: 9 change(s) made")
+    assert (tmp_path / "etc/systemd/system/appliance-hub.service").read_bytes() == \
+        (REPO / "systemd/appliance-hub.service").read_bytes()
+    assert (tmp_path / "etc/udev/rules.d/99-appliance-printer.rules").is_file()
+    assert (tmp_path / "etc/appliance/appliance.toml").stat().st_mode & 0o777 == 0o640
+    assert "dtoverlay=tpm-slb9670" in (tmp_path / "boot/firmware/config.txt").read_text().splitlines()
+    (tmp_path / "etc/appliance/appliance.toml").write_text("[device]\nid = \"pi-0001\"\n")  # a technician's edit
+    second = run_install("--root", str(tmp_path), "--tpm", "--hub")
+    assert second.returncode == 0, second.stderr
+    assert "do:" not in second.stdout and second.stdout.strip().endswith("done: 0 change(s) made")
+    assert (tmp_path / "etc/appliance/appliance.toml").read_text() == "[device]\nid = \"pi-0001\"\n"
+    assert (tmp_path / "boot/firmware/config.txt").read_text().count("tpm-slb9670") == 1
+
+
+def test_install_rejects_unknown_options():
+    result = run_install("--frobnicate")
+    assert result.returncode == 2 and "unknown option --frobnicate" in result.stderr
+
+
+def test_example_config_loads_and_documents_every_key():
+    path = REPO / "provisioning/appliance.toml.example"
+    load_config(path, env={})
+    data = tomllib.loads(path.read_text())
+    for name, cls in SECTIONS.items():
+        assert set(data[name]) == {f.name for f in fields(cls)}, name
