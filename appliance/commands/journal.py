@@ -1,0 +1,123 @@
+"""``appliance journal verify | export --since SEQ --out FILE | purge``.
+
+- ``verify``: checks the whole hash chain; exit 0 "chain ok, N entries", exit 1
+  "broken at seq N: reason".
+- ``export``: the entries after SEQ as batches of ``[sync] batch_size`` entries,
+  each signed with the device key (:func:`appliance.batch.sign_batch`) and
+  concatenated, written atomically, for carrying to the hub on a USB stick
+  (``appliance hub import FILE``). Nothing personal is in it.
+- ``purge``: removes personal data older than ``[journal] retention_days``.
+- ``confirm-clock``: an admin confirms the system time for this boot (needed when
+  the clock is neither NTP-synchronised nor backed by a battery clock).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from appliance.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = "journal.sqlite"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("journal", help="check, export or purge the issuance journal",
+                       description="Check, export or purge the issuance journal.")
+    jsub = p.add_subparsers(dest="journal_command", metavar="ACTION")
+    jsub.required = True
+    v = jsub.add_parser("verify", help="check the hash chain and name the first broken link")
+    v.set_defaults(func=run_verify)
+    e = jsub.add_parser("export", help="write a signed bundle of entries for the hub")
+    e.add_argument("--since", type=int, default=0, metavar="SEQ", help="export the entries after this seq (default 0)")
+    e.add_argument("--out", required=True, metavar="FILE", help="the bundle file to write")
+    e.set_defaults(func=run_export)
+    g = jsub.add_parser("purge", help="remove personal data older than [journal] retention_days")
+    g.set_defaults(func=run_purge)
+    c = jsub.add_parser("confirm-clock", help="confirm the system time for this boot (no NTP and no RTC)",
+                        description="Check the time shown against a reliable watch first. The confirmation "
+                                    "holds until the next reboot; a time earlier than the newest journal entry "
+                                    "or the release date is refused all the same.")
+    c.set_defaults(func=run_confirm_clock)
+
+
+def _open(config, *, create: bool = False):
+    from appliance.journal import Journal
+
+    return Journal.open(config.state_dir / JOURNAL_FILE, create=create)
+
+
+def run_verify(args) -> int:
+    from appliance.cli import config_from_env
+
+    with _open(config_from_env()) as journal:
+        broken = journal.verify()
+        count = journal.last_seq()
+    if broken:
+        print(f"broken at seq {broken[0]}: {broken[1]}")
+        return 1
+    print(f"chain ok, {count} entries")
+    return 0
+
+
+def run_export(args) -> int:
+    from pathlib import Path
+
+    from appliance.batch import sign_batch
+    from appliance.cli import config_from_env
+    from appliance.commands.issue import write_atomic
+    from appliance.devices.clock import SystemClock
+    from appliance.devices.signer import build_signer
+
+    if args.since < 0:
+        raise UsageError("--since must be 0 or a positive journal seq")
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {args.out}: folder {out.parent} does not exist")
+    config = config_from_env()
+    with _open(config) as journal:
+        broken = journal.verify()
+        entries = journal.entries(after_seq=args.since)
+    if broken:
+        from appliance.errors import JournalCorrupt
+
+        raise JournalCorrupt(f"the journal is broken at seq {broken[0]} ({broken[1]}); nothing exported")
+    if not entries:
+        print(f"no entries after seq {args.since}; nothing written")
+        return 0
+    signer, now, size = build_signer(config), SystemClock().now(), max(1, config.sync.batch_size)
+    bundle = b"".join(sign_batch(entries[i:i + size], device_id=config.device.id, signer=signer, now=now)
+                      for i in range(0, len(entries), size))  # a CBOR sequence of signed batches
+    write_atomic(out, bundle)
+    print(f"exported {len(entries)} entries (seq {entries[0]['seq']} to {entries[-1]['seq']}) to {out}")
+    return 0
+
+
+def run_purge(args) -> int:
+    from appliance.cli import config_from_env
+    from appliance.devices.clock import SystemClock
+
+    config = config_from_env()
+    if not (config.state_dir / JOURNAL_FILE).exists():
+        print("removed 0 personal records (no journal yet)")
+        return 0
+    with _open(config) as journal:
+        removed = journal.purge(now=SystemClock().now(), retention_days=config.journal.retention_days)
+    print(f"removed {removed} personal records older than {config.journal.retention_days} days")
+    return 0
+
+
+def run_confirm_clock(args) -> int:
+    from appliance.cli import config_from_env
+    from appliance.commands.issue import operator_name
+    from appliance.devices.clock import SystemClock
+    from appliance.devices.signer import build_signer
+    from appliance.issue import Issuer
+
+    config = config_from_env()
+    with _open(config, create=True) as journal:
+        issuer = Issuer(config=config, signer=build_signer(config), journal=journal, clock=SystemClock())
+        entry = issuer.confirm_clock(operator=operator_name())
+    print(f"clock confirmed at {entry['time']} for this boot (journal seq {entry['seq']})")
+    return 0

@@ -1,0 +1,286 @@
+"""The one place that orders the side effects of issuing.
+
+``Issuer.issue``: readiness (journal chain, clock trust, DSC for the type) ->
+idempotency lookup -> UVCI -> build + validate (payload) -> sign -> encode ->
+self-verify (the verifier with the device's own DSC) -> ONE journal commit ->
+return. A certificate never leaves this module before its entry is committed.
+
+Ports used: ``Signer``, ``Journal``, ``Clock``. :class:`Issuer` is thread-safe:
+``issue``/``revoke``/``confirm_clock`` run one at a time behind a lock (the
+PKCS#11 session needs that anyway, and the journal serialises commits).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from appliance import RELEASE_DATE, chain, dsc, encode, payload, sign, verify
+from appliance import uvci as uvci_mod
+from appliance.config import Config
+from appliance.devices.clock import Clock, check_clock, hard_problems
+from appliance.devices.signer import Signer
+from appliance.errors import ClockNotTrusted, DscError, InvalidInput, JournalCorrupt, JournalError, SigningError
+from appliance.journal import Journal, fmt_time
+
+log = logging.getLogger(__name__)
+audit = logging.getLogger("appliance.audit")
+
+#: Non-personal facts kept in an ``issued`` entry's ``data`` (statistics at the hub), per type.
+FACTS = {"v": ("tg", "vp", "mp", "ma", "dn", "sd", "co"),
+         "t": ("tg", "tt", "ma", "tr", "tc", "co"),
+         "r": ("tg", "co")}
+TYPES = ("v", "t", "r")
+#: At start the newest this many entries are chain-checked (then every new one); the whole
+#: chain is checked by ``appliance journal verify`` and by the hub on every sync.
+STARTUP_CHECK_WINDOW = 1000
+#: Tries when the UVCI number was taken after all (only by a writer that bypasses the issue lock).
+COMMIT_ATTEMPTS = 3
+#: Beside the journal: held (flock) from taking a UVCI number to the commit, across processes.
+LOCK_FILE = "issue.lock"
+
+
+@contextlib.contextmanager
+def _process_lock(path):
+    """An exclusive ``flock`` on ``path``; the kernel releases it when a process dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A committed certificate, ready to show or print."""
+
+    seq: int
+    uvci: str
+    hc1: str
+    type: str
+    kid: bytes
+    issued_at: datetime
+    expires_at: datetime
+    dcc: dict
+    replayed: bool = False   #: True when an idempotency key returned an earlier certificate
+
+
+def uvci_hash(value: str) -> str:
+    """What the audit log shows instead of a UVCI."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+
+
+class Issuer:
+    """Issues, revokes and confirms the clock, journaling each step."""
+
+    def __init__(self, *, config: Config, signer: Signer, journal: Journal, clock: Clock,
+                 release_date: str = RELEASE_DATE):
+        self._config, self._signer, self._journal, self._clock = config, signer, journal, clock
+        self._release_date = release_date
+        self._lock = threading.Lock()
+        self._verified: tuple[int, str] | None = None  # the chain is checked up to here (seq, hash)
+
+    # --------------------------------------------------------------- readiness
+    def readiness(self, type: str | None = None) -> list[str]:
+        """Every problem that blocks issuing (of ``type``, or of any type); empty = ready."""
+        with self._lock:
+            return [msg for _, msg in self._problems(type, self._clock.now())]
+
+    def _problems(self, dcc_type: str | None, now: datetime) -> list[tuple[type, str]]:
+        found: list[tuple[type, str]] = []
+        broken = self._check_chain()
+        if broken:
+            found.append((JournalCorrupt, f"the journal's hash chain is broken at seq {broken[0]} ({broken[1]}); "
+                                          "issuing stays stopped: run 'appliance journal verify' and call the technician"))
+        synced, rtc = self._clock.is_synchronized(), self._clock.has_rtc()
+        confirmed = not synced and not rtc and self._confirmed_this_boot()  # asked only when it matters
+        for problem in check_clock(now, newest_entry=self._journal.newest_time(), dsc_cert=None,
+                                   release_date=self._release_date, synchronized=synced, has_rtc=rtc,
+                                   confirmed=confirmed):
+            found.append((ClockNotTrusted, problem))
+        try:
+            cert = self._signer.certificate
+        except SigningError as exc:  # e.g. the token was unplugged
+            return found + [(type(exc), str(exc))]
+        candidates = [dcc_type] if dcc_type else (sorted(dsc.dcc_types_allowed(cert)) if cert is not None else ["v"])
+        dsc_problems = []
+        for t in candidates:
+            try:
+                dsc.check_dsc_for_issuing(cert, t, now)
+                dsc_problems = []
+                break
+            except DscError as exc:
+                dsc_problems.append(str(exc))
+        found += [(DscError, p) for p in dict.fromkeys(dsc_problems)]
+        return found
+
+    def _check_chain(self) -> tuple[int, str] | None:
+        """Check the entries added since the last check (the newest window the first time)."""
+        if self._verified is None:
+            anchor = self._journal.last_seq() - STARTUP_CHECK_WINDOW
+            first = self._journal.entries(after_seq=anchor - 1, limit=1) if anchor > 0 else []
+            self._verified = (first[0]["seq"], first[0]["hash"]) if first else (0, chain.GENESIS)
+        broken, seq, prev = self._journal.verify_since(*self._verified)
+        if broken is None:
+            self._verified = (seq, prev)
+        return broken
+
+    def _confirmed_this_boot(self) -> bool:
+        entry = self._journal.latest("clock_confirmed")
+        return entry is not None and entry["data"].get("boot_id") == self._clock.boot_id()
+
+    def _refuse_if_blocked(self, dcc_type: str, now: datetime) -> None:
+        problems = self._problems(dcc_type, now)
+        if problems:
+            cls, message = problems[0]
+            raise cls(message + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+
+    # ----------------------------------------------------------------- issuing
+    def issue(self, req, *, operator: str, idempotency_key: str | None = None) -> Issued:
+        """Issue one certificate for ``req`` (a :class:`appliance.form.IssueRequest`)."""
+        if req.type not in TYPES:
+            raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
+        with self._lock:
+            prior = self._journal.by_idempotency_key(idempotency_key) if idempotency_key else None
+            if prior is not None:
+                return self._replay(prior)
+            now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
+            self._refuse_if_blocked(req.type, now)
+            with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+                prior = self._journal.by_idempotency_key(idempotency_key) if idempotency_key else None
+                if prior is not None:  # another process committed the same request meanwhile
+                    return self._replay(prior)
+                entry, issued = self._commit_new(req, now, operator, idempotency_key)
+        audit.info("issued seq=%d type=%s uvci=%s operator=%s", entry["seq"], issued.type,
+                   uvci_hash(issued.uvci), operator)
+        return dataclasses.replace(issued, seq=entry["seq"])
+
+    def _commit_new(self, req, now: datetime, operator: str, idempotency_key: str | None) -> tuple[dict, Issued]:
+        """Make and commit one certificate; runs under the cross-process issue lock, so no
+        other Issuer (web, CLI) takes the same UVCI number in between."""
+        for attempt in range(COMMIT_ATTEMPTS):
+            issued, signature, seq = self._make(req, now)
+            try:
+                entry = self._journal.append(
+                    "issued", now=now, operator=operator, type=issued.type, uvci=issued.uvci, kid=issued.kid,
+                    signature=signature, country=self._config.device.country,
+                    data=self._facts(issued), personal=self._personal(issued),
+                    idempotency_key=idempotency_key, sequence=("uvci", seq))
+                return entry, issued
+            except JournalError:
+                if self._journal.certificate(issued.uvci) is None or attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                log.warning("UVCI number %d was taken by a writer outside the issue lock; signing again", seq)
+        raise JournalError("could not commit the certificate; try again")
+
+    def _make(self, req, now: datetime) -> tuple[Issued, bytes, int]:
+        """Build, validate, sign, encode and self-verify; nothing is written here.
+
+        The UVCI number is the journal's next one; it is taken in the commit itself,
+        so a crash before the commit reuses it and a committed one is never reused.
+        """
+        device, cfg = self._config.device, self._config.issue
+        seq = self._journal.peek_sequence("uvci")
+        dcc, cert_id = self._build(req, seq, now)   # bad input fails here, before anything is written
+        exp = payload.expiry(req, iat=now, issue=cfg)
+        signed = sign.sign_dcc(dcc, self._signer, issuer_country=device.country, iat=now, exp=exp)
+        hc1 = encode.to_hc1(signed.cose)
+        result = verify.verify(hc1, dscs=[self._signer.certificate], at=now)
+        if not result.valid:  # name the failed checks only: the verifier's details may quote personal data
+            failed = ", ".join(name for name, ok in result.checks.items() if ok is not True)
+            raise SigningError(f"self-verification of the new certificate failed (checks: {failed}); "
+                               "nothing was issued: check the DSC and the signer")
+        return Issued(seq=0, uvci=cert_id, hc1=hc1, type=req.type, kid=signed.kid,
+                      issued_at=datetime.fromtimestamp(signed.iat, timezone.utc),
+                      expires_at=datetime.fromtimestamp(signed.exp, timezone.utc), dcc=dcc), signed.signature, seq
+
+    def _build(self, req, seq: int, now: datetime) -> tuple[dict, str]:
+        device = self._config.device
+        cert_id = uvci_mod.make_uvci(country=device.country, issuer=device.uvci_issuer,
+                                     opaque=uvci_mod.opaque_for(device.id, seq))
+        dcc = payload.build_dcc(req, uvci=cert_id, schema_version=self._config.issue.schema_version)
+        payload.validate_dcc(dcc, now=now)
+        return dcc, cert_id
+
+    @staticmethod
+    def _facts(issued: Issued) -> dict:
+        event = (issued.dcc.get(issued.type) or [{}])[0]
+        facts = {k: event[k] for k in FACTS[issued.type] if k in event}
+        facts["expires_at"] = fmt_time(issued.expires_at)
+        facts["ver"] = issued.dcc.get("ver")
+        return facts
+
+    @staticmethod
+    def _personal(issued: Issued) -> dict:
+        nam = issued.dcc.get("nam", {})
+        return {"family_name": nam.get("fn"), "given_name": nam.get("gn"), "family_name_std": nam.get("fnt"),
+                "given_name_std": nam.get("gnt"), "date_of_birth": issued.dcc.get("dob"),
+                "hc1": issued.hc1, "dcc": issued.dcc}
+
+    def _replay(self, prior) -> Issued:
+        audit.info("replayed seq=%d uvci=%s (repeated idempotency key)", prior.seq, uvci_hash(prior.uvci))
+        if prior.personal is None:
+            raise JournalError(f"this request was already issued as {prior.uvci} on {prior.issued_at:%Y-%m-%d}; "
+                               "its personal data has been purged, so it cannot be shown again")
+        return Issued(seq=prior.seq, uvci=prior.uvci, hc1=prior.personal["hc1"], type=prior.type,
+                      kid=base64.b64decode(prior.kid), issued_at=prior.issued_at, expires_at=prior.expires_at,
+                      dcc=prior.personal["dcc"], replayed=True)
+
+    # ------------------------------------------------------ revoking and clock
+    def revoke(self, uvci: str, *, operator: str, reason: str, fraud: bool = False) -> dict:
+        """Journal a revocation of a certificate issued on this device; returns the entry.
+
+        The reason is synced to the hub: it must not contain names or other personal data.
+        """
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 200:
+            raise InvalidInput({"reason": "give a short reason (1 to 200 characters, no personal data)"})
+        with self._lock:
+            record = self._journal.certificate(uvci)
+            if record is None:
+                raise InvalidInput({"uvci": "no certificate with this UVCI was issued on this device"})
+            if record.revoked:
+                raise InvalidInput({"uvci": "this certificate is already revoked"})
+            issued = self._journal.issued_entry(uvci)
+            entry = self._journal.append(
+                "revoked", now=self._clock.now(), operator=operator, type=record.type, uvci=uvci,
+                kid=base64.b64decode(issued["kid"]) if issued["kid"] else None,
+                hashes={k: issued[k] for k in ("hash_uci", "hash_countrycodeuci", "hash_signature")},
+                data={"reason": reason, "fraud": bool(fraud)})
+        audit.info("revoked seq=%d uvci=%s fraud=%s operator=%s", entry["seq"], uvci_hash(uvci), fraud, operator)
+        return entry
+
+    def confirm_clock(self, *, operator: str) -> dict:
+        """An admin confirms the system time for this boot (a ``clock_confirmed`` entry).
+
+        :raises ClockNotTrusted: when the time is impossible (before the release date or
+            the newest entry); confirming cannot fix that, setting the clock can.
+        """
+        with self._lock:
+            now = self._clock.now()
+            hard = hard_problems(now, newest_entry=self._journal.newest_time(), dsc_cert=None,
+                                 release_date=self._release_date)
+            if hard:
+                raise ClockNotTrusted(hard[0] + "; a confirmation cannot override this")
+            entry = self._journal.append(
+                "clock_confirmed", now=now, operator=operator,
+                data={"confirmed_time": fmt_time(now), "boot_id": self._clock.boot_id(),
+                      "synchronized": self._clock.is_synchronized(), "rtc": self._clock.has_rtc()})
+        audit.info("clock_confirmed seq=%d operator=%s", entry["seq"], operator)
+        return entry
+
+    def clock_status(self) -> dict:
+        """For the health page: the time, NTP, RTC and whether an admin confirmed this boot."""
+        with self._lock:
+            return {"now": fmt_time(self._clock.now()), "synchronized": self._clock.is_synchronized(),
+                    "rtc": self._clock.has_rtc(), "confirmed_this_boot": self._confirmed_this_boot()}
+

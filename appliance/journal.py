@@ -1,0 +1,373 @@
+"""The issuance journal: durable, append-only, hash-chained (SQLite, WAL, synchronous=FULL).
+
+Step 5 of the pipeline; the port is the SQLite file ``<state_dir>/journal.sqlite``.
+
+- ``entries``: one row per event (issued, revoked, reprinted, clock_confirmed, ...).
+  The synced entry is exactly :data:`appliance.chain.FIELDS`; ``hash`` chains
+  every entry to the one before (:func:`appliance.chain.entry_hash`).
+- ``personal``: names, birth date, DCC and HC1 for reprints, keyed by UVCI;
+  purged after the retention, never synced.
+- ``sequences`` (UVCI counter) and ``sync_state`` (hub cursor and status).
+
+One transaction per append (``BEGIN IMMEDIATE``); one connection behind a lock,
+so threads may share a :class:`Journal`; other processes wait on ``busy_timeout``.
+After each commit one datagram goes to ``<journal dir>/sync-wakeup.sock`` (if it
+exists) so the sync agent wakes at once. A foreign, empty or damaged file raises
+:class:`JournalCorrupt` at :meth:`Journal.open`; a new chain is only ever started
+by creating a file that did not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import socket
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from appliance import chain, migrations
+from appliance.migrations import store
+from appliance.errors import JournalCorrupt, JournalError
+
+log = logging.getLogger(__name__)
+
+MAGIC = "appliance-journal"
+WAKEUP_SOCKET = "sync-wakeup.sock"
+_COLUMNS = ", ".join(chain.FIELDS)
+_SCAN_CHUNK = 5000
+
+
+def fmt_time(t: datetime) -> str:
+    """Aware datetime -> ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, whole seconds)."""
+    if t.tzinfo is None:
+        raise ValueError("journal times must be timezone-aware")
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(s: str) -> datetime:
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def _normalise(data: dict | None) -> tuple[dict, str]:
+    """JSON round trip, so the hashed dict is exactly what a later read returns."""
+    text = json.dumps(data or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.loads(text), text
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    """One issued certificate as the journal knows it."""
+
+    seq: int
+    uvci: str
+    type: str | None
+    issued_at: datetime
+    expires_at: datetime | None
+    operator: str
+    data: dict            #: non-personal facts (product, dose, test type, ...)
+    personal: dict | None  #: names, date_of_birth, hc1, dcc; None once purged
+    revoked: bool
+    kid: str | None = None  #: base64
+
+
+def _row_entry(row: sqlite3.Row | tuple) -> dict:
+    entry = dict(zip(chain.FIELDS, row))
+    entry["data"] = json.loads(entry["data"])
+    return entry
+
+
+class Journal:
+    """The issuance journal. Use :meth:`open`; close with :meth:`close` (or ``with``)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path = path
+        self._conn = conn
+        self._lock = threading.RLock()
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> "Journal":
+        """Open (or, if the file does not exist and ``create``, make) the journal at ``path``.
+
+        :raises JournalCorrupt: the file is empty, damaged, or not an appliance journal.
+        :raises JournalError: missing with ``create=False``, or written by a newer version.
+        """
+        path = Path(path)
+        if not path.exists():
+            if not create:
+                raise JournalError(f"no journal at {path}; nothing has been issued on this device yet")
+            store.create(path, MAGIC)
+        elif path.stat().st_size == 0:
+            raise JournalCorrupt(f"{path} is empty; the journal was lost or truncated. Issuing stays "
+                                 "stopped: restore the file from backup or call the technician")
+        conn = None
+        try:
+            conn = store.connect(path)
+            store.check(conn, path, MAGIC)
+            migrations.apply(conn)
+        except sqlite3.OperationalError as exc:  # permissions, locks, I/O: the file itself may be fine
+            if conn is not None:
+                conn.close()
+            raise JournalError(f"cannot open the journal {path} ({exc}); check the file's permissions "
+                               "and the disk") from None
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise JournalCorrupt(f"{path} is damaged or not a journal ({exc}); issuing stays stopped: "
+                                 "restore the file from backup or call the technician") from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        return cls(path, conn)
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it (after bulk loads, purges)."""
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def journal_id(self) -> str:
+        return self._meta("journal_id")
+
+    # ----------------------------------------------------------------- writing
+    def append(self, kind: str, *, now: datetime, operator: str, type: str | None = None,
+               uvci: str | None = None, kid: bytes | None = None, signature: bytes | None = None,
+               country: str | None = None, data: dict | None = None, personal: dict | None = None,
+               idempotency_key: str | None = None, hashes: dict | None = None,
+               sequence: tuple[str, int] | None = None) -> dict:
+        """Append one entry in one transaction and return it (the :data:`chain.FIELDS` dict).
+
+        The revocation hashes come from ``signature`` (with ``uvci`` and the issuing
+        ``country``) or, for entries about an existing certificate, from ``hashes``.
+        ``sequence=(name, n)`` raises that counter to at least ``n`` in the same
+        transaction (the issuer takes UVCI numbers this way: no extra fsync, no gaps).
+        """
+        if not kind or not operator:
+            raise ValueError("a journal entry needs a kind and an operator")
+        if signature is not None:
+            if not uvci or not country:
+                raise ValueError("revocation hashes need the uvci and the issuing country")
+            hashes = chain.revocation_hashes(uvci, country, signature)
+        hashes = hashes or {}
+        if personal is not None and not uvci:
+            raise ValueError("personal data must belong to a uvci")
+        data, data_text = _normalise(data)
+        time = fmt_time(now)
+        with self._lock, self._write():
+            row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (row[0] + 1, row[1]) if row else (1, chain.GENESIS)
+            entry = {"seq": seq, "time": time, "kind": kind, "operator": operator, "type": type, "uvci": uvci,
+                     "kid": base64.b64encode(kid).decode() if kid is not None else None,
+                     "hash_uci": hashes.get("hash_uci"), "hash_countrycodeuci": hashes.get("hash_countrycodeuci"),
+                     "hash_signature": hashes.get("hash_signature"), "data": data, "prev_hash": prev}
+            entry["hash"] = chain.entry_hash(entry)
+            values = [entry[f] for f in chain.FIELDS]
+            values[chain.FIELDS.index("data")] = data_text
+            self._conn.execute(f"INSERT INTO entries ({_COLUMNS}, idempotency_key, expires_at, signature) "
+                               f"VALUES ({', '.join('?' * (len(chain.FIELDS) + 3))})",
+                               [*values, idempotency_key, data.get("expires_at"), signature])
+            if sequence is not None:
+                self._conn.execute("INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT (name) "
+                                   "DO UPDATE SET value = max(value, excluded.value)", sequence)
+            if personal is not None:
+                self._conn.execute("INSERT INTO personal (uvci, json, created_at) VALUES (?, ?, ?)",
+                                   (uvci, json.dumps(personal, ensure_ascii=False), time))
+        self._wake()
+        return {f: entry[f] for f in chain.FIELDS}
+
+    def next_sequence(self, name: str = "uvci") -> int:
+        """Take the next number of a persistent counter (1, 2, ...); committed before it returns."""
+        with self._lock, self._write():
+            self._conn.execute("INSERT OR IGNORE INTO sequences (name, value) VALUES (?, 0)", (name,))
+            self._conn.execute("UPDATE sequences SET value = value + 1 WHERE name = ?", (name,))
+            return self._conn.execute("SELECT value FROM sequences WHERE name = ?", (name,)).fetchone()[0]
+
+    def peek_sequence(self, name: str = "uvci") -> int:
+        """The number :meth:`next_sequence` would return now, without taking it."""
+        row = self._read("SELECT value FROM sequences WHERE name = ?", (name,))
+        return (row[0][0] if row else 0) + 1
+
+    def purge(self, *, now: datetime, retention_days: int) -> int:
+        """Delete personal rows older than ``retention_days``; return how many. Entries stay."""
+        cutoff = fmt_time(now - timedelta(days=retention_days))
+        with self._lock:
+            with self._write():
+                removed = self._conn.execute("DELETE FROM personal WHERE created_at < ?", (cutoff,)).rowcount
+            if removed:  # secure_delete zeroes the pages; the checkpoint empties the WAL copy too
+                self.checkpoint()
+        log.info("journal: purged %d personal records older than %d days", removed, retention_days)
+        return removed
+
+    # ----------------------------------------------------------------- reading
+    def entries(self, after_seq: int = 0, limit: int | None = None) -> list[dict]:
+        rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
+                          (after_seq, -1 if limit is None else limit))
+        return [_row_entry(r) for r in rows]
+
+    def last_seq(self) -> int:
+        return self._read("SELECT COALESCE(MAX(seq), 0) FROM entries")[0][0]
+
+    def newest_time(self) -> datetime | None:
+        value = self._read("SELECT MAX(time) FROM entries")[0][0]
+        return parse_time(value) if value else None
+
+    def latest(self, kind: str) -> dict | None:
+        """The newest entry of ``kind`` (e.g. the last ``clock_confirmed``), or None."""
+        rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind,))
+        return _row_entry(rows[0]) if rows else None
+
+    def issued_entry(self, uvci: str) -> dict | None:
+        rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE kind = 'issued' AND uvci = ?", (uvci,))
+        return _row_entry(rows[0]) if rows else None
+
+    def verify(self) -> tuple[int, str] | None:
+        """Check the whole chain; ``(seq, reason)`` of the first broken link, or None."""
+        broken, last, _ = self.verify_since(0, chain.GENESIS)
+        if broken is None:
+            acked = self.get_acknowledged()
+            if acked > last:
+                return (last + 1, f"entries after seq {last} are missing; the hub acknowledged up to seq {acked}")
+        return broken
+
+    def verify_since(self, seq: int, prev_hash: str) -> tuple[tuple[int, str] | None, int, str]:
+        """Check the entries after ``seq`` (whose hash is ``prev_hash``).
+
+        :returns: ``(first broken link or None, last seq checked, its hash)``.
+        """
+        while True:
+            batch = self.entries(after_seq=seq, limit=_SCAN_CHUNK)
+            if not batch:
+                return None, seq, prev_hash
+            broken = chain.first_broken_link(batch, prev_hash=prev_hash, prev_seq=seq)
+            if broken:
+                return broken, seq, prev_hash
+            seq, prev_hash = batch[-1]["seq"], batch[-1]["hash"]
+
+    # ------------------------------------------------------------ certificates
+    _RECORD = ("SELECT e.seq, e.uvci, e.type, e.time, e.expires_at, e.operator, e.data, p.json, "
+               "EXISTS (SELECT 1 FROM entries r WHERE r.kind = 'revoked' AND r.uvci = e.uvci), e.kid "
+               "FROM entries e LEFT JOIN personal p ON p.uvci = e.uvci WHERE e.kind = 'issued'")
+
+    def certificate(self, uvci: str) -> CertificateRecord | None:
+        rows = self._read(self._RECORD + " AND e.uvci = ?", (uvci,))
+        return _record(rows[0]) if rows else None
+
+    def by_idempotency_key(self, key: str) -> CertificateRecord | None:
+        rows = self._read(self._RECORD + " AND e.idempotency_key = ?", (key,))
+        return _record(rows[0]) if rows else None
+
+    def search(self, text: str | None = None, *, since: datetime | None = None,
+               limit: int = 100) -> list[CertificateRecord]:
+        """Issued certificates, newest first, whose UVCI or names contain ``text``."""
+        sql, args = self._RECORD, []
+        if since is not None:
+            sql += " AND e.time >= ?"
+            args.append(fmt_time(since))
+        if text:
+            like = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            fields = ("e.uvci", "json_extract(p.json, '$.family_name')", "json_extract(p.json, '$.given_name')",
+                      "json_extract(p.json, '$.family_name_std')", "json_extract(p.json, '$.given_name_std')")
+            sql += " AND (" + " OR ".join(f"{f} LIKE ? ESCAPE '\\'" for f in fields) + ")"
+            args += [like] * len(fields)
+        sql += " ORDER BY e.seq DESC LIMIT ?"
+        return [_record(r) for r in self._read(sql, (*args, limit))]
+
+    # -------------------------------------------------------------- sync state
+    def get_acknowledged(self) -> int:
+        value = self._state("acknowledged")
+        return int(value) if value is not None else 0
+
+    def set_acknowledged(self, seq: int) -> None:
+        self._set_state("acknowledged", str(int(seq)))
+
+    def get_sync_status(self) -> dict:
+        value = self._state("status")
+        return json.loads(value) if value else {}
+
+    def set_sync_status(self, **fields: Any) -> None:
+        """Merge ``fields`` (JSON-able) into the stored sync status."""
+        with self._lock, self._write():
+            row = self._conn.execute("SELECT value FROM sync_state WHERE key = 'status'").fetchone()
+            status = json.loads(row[0]) if row else {}
+            status.update(fields)
+            self._conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('status', ?)",
+                               (json.dumps(status, default=str),))
+
+    # ---------------------------------------------------------------- plumbing
+    def append_bulk(self, specs: Iterable[dict], *, now: datetime, operator: str) -> int:
+        """Append many entries in ONE transaction (benchmarks, imports); each spec holds
+        :meth:`append` keywords except ``now``/``operator``. Returns the last seq."""
+        last = 0
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._in_bulk = True
+            try:
+                for spec in specs:
+                    spec = dict(spec)
+                    last = self.append(spec.pop("kind"), now=now, operator=operator, **spec)["seq"]
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._in_bulk = False
+        self._wake()
+        return last
+
+    _in_bulk = False
+
+    def _write(self) -> store.Transaction:
+        return store.Transaction(self._conn, nested=self._in_bulk)
+
+    def _read(self, sql: str, args: tuple | list = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise JournalError(f"cannot read the journal {self.path}: {exc}") from None
+
+    def _meta(self, key: str) -> str:
+        return self._read("SELECT value FROM meta WHERE key = ?", (key,))[0][0]
+
+    def _state(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM sync_state WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def _set_state(self, key: str, value: str) -> None:
+        with self._lock, self._write():
+            self._conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", (key, value))
+
+    def _wake(self) -> None:
+        target = self.path.parent / WAKEUP_SOCKET
+        if self._in_bulk or not target.exists():
+            return
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+                s.setblocking(False)
+                s.sendto(b"w", str(target))
+        except OSError:
+            pass  # the sync agent is not listening; it polls anyway
+
+
+def _record(row: tuple) -> CertificateRecord:
+    seq, uvci, typ, time, expires, operator, data, personal, revoked, kid = row
+    return CertificateRecord(seq=seq, uvci=uvci, type=typ, issued_at=parse_time(time),
+                             expires_at=parse_time(expires) if expires else None, operator=operator,
+                             data=json.loads(data), personal=json.loads(personal) if personal else None,
+                             revoked=bool(revoked), kid=kid)

@@ -1,0 +1,78 @@
+"""Fixtures for the journal, clock and issuing tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from appliance.devices.clock import FixedClock
+from appliance.journal import Journal
+
+
+@pytest.fixture
+def journal_path(state_dir: Path) -> Path:
+    return state_dir / "journal.sqlite"
+
+
+@pytest.fixture
+def journal(journal_path: Path):
+    j = Journal.open(journal_path)
+    yield j
+    j.close()
+
+
+@pytest.fixture
+def clock(now) -> FixedClock:
+    return FixedClock(now, synchronized=True)
+
+
+def issued_kwargs(i: int, *, personal: bool = True, key: str | None = None) -> dict:
+    """Keyword arguments for a plausible 'issued' append (fake signature, no real certificate)."""
+    uvci = f"URN:UVCI:01:DE:TEST/{i:07d}#X"
+    kw = dict(type="v", uvci=uvci, kid=b"kid-0001", signature=bytes([i % 256]) * 64, country="DE",
+              data={"mp": "EU/1/20/1528", "dn": 1, "sd": 2, "expires_at": "2027-11-28T10:00:00Z"},
+              idempotency_key=key)
+    if personal:
+        kw["personal"] = {"family_name": f"Muster{i}", "given_name": "Erika", "family_name_std": f"MUSTER{i}",
+                          "given_name_std": "ERIKA", "date_of_birth": "1964-08-12", "hc1": f"HC1:{i}"}
+    return kw
+
+
+@pytest.fixture
+def make_issued():
+    """``make_issued(i, personal=True, key=None)`` -> append() keywords for entry number i."""
+    return issued_kwargs
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "appliance" / "examples"
+EXAMPLE_FILE = {"v": "vaccination.json", "t": "test.json", "r": "recovery.json"}
+
+
+@pytest.fixture
+def example():
+    """``example("v")`` -> the example input dict of Owner B for that type."""
+    import json
+
+    return lambda t: json.loads((EXAMPLES / EXAMPLE_FILE[t]).read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def request_for(config, now, example):
+    """``request_for("v")`` -> a parsed IssueRequest from the packaged example."""
+    from appliance import form
+
+    return lambda t, data=None: form.parse_input(data or example(t), type=t, device=config.device, now=now)
+
+
+@pytest.fixture
+def make_issuer(config, journal, clock, software_signer):
+    """``make_issuer(signer=..., clock=..., release_date=...)`` with the test defaults."""
+    from appliance.issue import Issuer
+
+    def make(**kw):
+        kw.setdefault("signer", software_signer)
+        kw.setdefault("clock", clock)
+        return Issuer(config=kw.pop("config", config), journal=kw.pop("journal", journal), **kw)
+
+    return make

@@ -1,0 +1,207 @@
+"""`appliance issue` and `appliance journal` as real processes on a temp state dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from appliance import dsc, verify
+from appliance.journal import Journal
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(tmp_path, state_dir):
+    """Environment for one device: its own config and state dir."""
+    cfg = tmp_path / "appliance.toml"
+    cfg.write_text(f'[printer]\nkind = "file"\npath = "{tmp_path / "receipts"}"\ntimeout_s = 20.0\n')
+    e = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    e.update(APPLIANCE_CONFIG=str(cfg), APPLIANCE_STATE_DIR=str(state_dir), PYTHONPATH=path)
+    return e
+
+
+def appliance(env, *args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "appliance", *map(str, args)], env=env, cwd=cwd or REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def confirmed(env):
+    """This test machine has neither NTP nor an RTC: an admin confirms the clock first (once per boot)."""
+    r = appliance(env, "journal", "confirm-clock")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("clock confirmed at ")
+    return env
+
+
+def example(t):
+    return REPO / "appliance" / "examples" / {"v": "vaccination.json", "t": "test.json", "r": "recovery.json"}[t]
+
+
+def issued_entries(state_dir):
+    path = state_dir / "journal.sqlite"
+    if not path.exists():
+        return []
+    with Journal.open(path) as j:
+        return [e for e in j.entries() if e["kind"] == "issued"]
+
+
+@pytest.mark.parametrize("dcc_type", ["v", "t", "r"])
+def test_issue_json_and_png_qr(confirmed, state_dir, tmp_path, dcc_type):
+    png = tmp_path / "out.png"
+    r = appliance(confirmed, "issue", "--type", dcc_type, "--input", example(dcc_type), "--json", "--qr", png)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out) == {"uvci", "hc1", "type", "kid", "expires_at"} and out["type"] == dcc_type
+    assert datetime.strptime(out["expires_at"], "%Y-%m-%dT%H:%M:%SZ")
+    [decoded] = zxingcpp.read_barcodes(Image.open(png))
+    assert decoded.text == out["hc1"]
+    cert = dsc.load_certificate((state_dir / "software-signer" / "dsc.pem").read_bytes())
+    result = verify.verify(decoded.text, dscs=[cert], at=datetime.now(timezone.utc))
+    assert result.valid, result.errors
+    assert result.to_json()["kid"] == out["kid"] == dsc.kid_b64(cert)
+    assert result.payload[dcc_type][0]["ci"] == out["uvci"]
+    assert [e["uvci"] for e in issued_entries(state_dir)] == [out["uvci"]]
+
+
+def test_issue_svg_and_plain_output(confirmed, tmp_path, state_dir):
+    svg = tmp_path / "qr.svg"
+    r = appliance(confirmed, "issue", "--type", "v", "--input", example("v"), "--qr", svg)
+    assert r.returncode == 0, r.stderr
+    uvci_line, hc1_line = r.stdout.strip().splitlines()
+    assert hc1_line.startswith("HC1:") and issued_entries(state_dir)[0]["uvci"] in uvci_line
+    assert "<svg" in svg.read_text()
+
+
+def test_issue_print_to_file_printer(confirmed, tmp_path, state_dir):
+    r = appliance(confirmed, "issue", "--type", "t", "--input", example("t"), "--print")
+    assert r.returncode == 0, r.stderr
+    assert "did not take" not in r.stderr
+    receipts = tmp_path / "receipts"
+    produced = [p for p in (receipts.iterdir() if receipts.is_dir() else [receipts]) if p.stat().st_size > 0]
+    assert produced
+
+
+def test_issue_print_with_an_absent_printer_says_so(confirmed, tmp_path, state_dir):
+    with socket.socket() as s:  # a port that refuses connections
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = Path(confirmed["APPLIANCE_CONFIG"])
+    cfg.write_text(f'[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = {port}\ntimeout_s = 1.0\n')
+    r = appliance(confirmed, "issue", "--type", "v", "--input", example("v"), "--print", "--json")
+    assert r.returncode == 0, r.stderr
+    assert "did not take" in r.stderr and "stays queued" in r.stderr
+    assert json.loads(r.stdout)["uvci"] == issued_entries(state_dir)[0]["uvci"]
+
+
+def test_unconfirmed_clock_refuses_issuing(env, state_dir, tmp_path):
+    if Path("/run/systemd/timesync/synchronized").exists() or Path("/dev/rtc0").exists():
+        pytest.skip("this machine's clock is trusted without a confirmation")
+    r = appliance(env, "issue", "--type", "v", "--input", example("v"), "--qr", tmp_path / "q.png")
+    assert r.returncode == 1
+    errors = [line for line in r.stderr.splitlines() if not line.startswith("WARNING ")]
+    assert len(errors) == 1 and errors[0].startswith("appliance: error: ") and "confirm" in errors[0]
+    assert issued_entries(state_dir) == [] and not (tmp_path / "q.png").exists()
+
+
+def bad(tmp_path, name, content):
+    p = tmp_path / name
+    p.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+    return p
+
+
+def vaccination(**changes):
+    data = json.loads(example("v").read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        if key in data["vaccination"]:
+            data["vaccination"][key] = value
+        else:
+            data[key] = value
+    return data
+
+
+@pytest.mark.parametrize("case, expect", [
+    ("missing", "not found"),
+    ("malformed", "not valid JSON"),
+    ("not_object", "JSON object"),
+    ("unknown_product", "vaccination.product"),
+    ("impossible_date", "vaccination.date"),
+    ("cjk_name", "family_name"),
+])
+def test_bad_input_one_line_nothing_written(confirmed, tmp_path, state_dir, case, expect):
+    inputs = {
+        "missing": tmp_path / "nope.json",
+        "malformed": bad(tmp_path, "m.json", '{"family_name": "X",'),
+        "not_object": bad(tmp_path, "n.json", [1, 2]),
+        "unknown_product": bad(tmp_path, "p.json", vaccination(product="EU/9/99/9999")),
+        "impossible_date": bad(tmp_path, "d.json", vaccination(date="2026-02-30")),
+        "cjk_name": bad(tmp_path, "c.json", vaccination(family_name="李")),
+    }
+    qr = tmp_path / "out.png"
+    before = sorted(p.name for p in state_dir.iterdir())
+    r = appliance(confirmed, "issue", "--type", "v", "--input", inputs[case], "--json", "--qr", qr)
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("appliance: error: ") and expect in lines[0]
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert "李" not in r.stderr
+    assert issued_entries(state_dir) == [] and not qr.exists()
+    assert sorted(p.name for p in state_dir.iterdir()) == before
+
+
+def test_unknown_qr_extension_is_a_usage_error_before_issuing(env, tmp_path, state_dir):
+    r = appliance(env, "issue", "--type", "v", "--input", example("v"), "--qr", tmp_path / "out.jpg")
+    assert r.returncode == 2 and "--qr" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert list(state_dir.iterdir()) == [] and not (tmp_path / "out.jpg").exists()
+
+
+def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir):
+    for t in ("v", "t"):
+        assert appliance(confirmed, "issue", "--type", t, "--input", example(t)).returncode == 0
+    r = appliance(confirmed, "journal", "verify")
+    assert (r.returncode, r.stdout.strip()) == (0, "chain ok, 3 entries")
+    bundle = tmp_path / "usb" / "bundle.cose"
+    bundle.parent.mkdir()
+    Path(confirmed["APPLIANCE_CONFIG"]).write_text("[sync]\nbatch_size = 1\n")
+    r = appliance(confirmed, "journal", "export", "--since", "1", "--out", bundle)
+    assert r.returncode == 0, r.stderr
+    from appliance.batch import open_batch, split_bundle
+
+    cert = dsc.load_certificate((state_dir / "software-signer" / "dsc.pem").read_bytes())
+    batches = [open_batch(part, certificate=cert) for part in split_bundle(bundle.read_bytes())]
+    assert len(batches) == 2 and {device for device, _ in batches} == {"demo-device-0001"}
+    entries = [e for _, part in batches for e in part]
+    with Journal.open(state_dir / "journal.sqlite") as j:
+        assert entries == j.entries(after_seq=1) and [e["seq"] for e in entries] == [2, 3]
+    assert b"Schnelltest" not in bundle.read_bytes() and "Weiß".encode() not in bundle.read_bytes()
+    r = appliance(confirmed, "journal", "purge")
+    assert r.returncode == 0 and r.stdout.startswith("removed 0 personal records")
+    r = appliance(confirmed, "journal", "export", "--since", "3", "--out", tmp_path / "empty.cose")
+    assert r.returncode == 0 and not (tmp_path / "empty.cose").exists()
+
+
+def test_exported_bundle_imports_at_the_hub(confirmed, tmp_path, state_dir):
+    for t in ("v", "r"):
+        assert appliance(confirmed, "issue", "--type", t, "--input", example(t)).returncode == 0
+    bundle = tmp_path / "bundle.cose"
+    assert appliance(confirmed, "journal", "export", "--out", bundle).returncode == 0
+    hub_state = tmp_path / "hub-state"
+    hub_state.mkdir()
+    hub = {**confirmed, "APPLIANCE_STATE_DIR": str(hub_state)}
+    r = appliance(hub, "hub", "register-device", "--device-id", "demo-device-0001",
+                  "--dsc", state_dir / "software-signer" / "dsc.pem")
+    assert r.returncode == 0, r.stderr
+    r = appliance(hub, "hub", "import", bundle)
+    assert r.returncode == 0, r.stderr
+    assert "3 new entries" in r.stdout and "up to seq 3" in r.stdout
