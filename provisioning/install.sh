@@ -38,7 +38,7 @@ done
 
 APT_PACKAGES="python3 python3-venv python3-dev libusb-1.0-0 tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools opensc"
 GROUPS_WANTED="gpio lp dialout tss"
-UNITS="appliance-web.service appliance-sync.service"
+UNITS="appliance-web.service appliance-sync.service appliance-purge.timer"
 [ "$HUB" = 1 ] && UNITS="$UNITS appliance-hub.service"
 PREFIX=/opt/appliance
 CHANGES=0
@@ -144,6 +144,9 @@ step_tpm() {
 step_units() {
     local before=$CHANGES u
     for u in $UNITS; do install_file "$SRC/systemd/$u" "/etc/systemd/system/$u" 0644; done
+    # the daily purge timer runs this oneshot service
+    case " $UNITS " in *" appliance-purge.timer "*)
+        install_file "$SRC/systemd/appliance-purge.service" /etc/systemd/system/appliance-purge.service 0644;; esac
     if [ -n "$ROOT" ]; then skip "systemctl daemon-reload and enable"; return; fi
     [ "$CHANGES" = "$before" ] || run systemctl daemon-reload
     for u in $UNITS; do

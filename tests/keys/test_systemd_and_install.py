@@ -33,7 +33,9 @@ def unit(path: Path) -> dict[str, dict[str, list[str]]]:
 
 
 def test_the_three_units_exist():
-    assert [u.name for u in UNITS] == ["appliance-hub.service", "appliance-sync.service", "appliance-web.service"]
+    assert [u.name for u in UNITS] == ["appliance-hub.service", "appliance-purge.service",
+                                       "appliance-sync.service", "appliance-web.service"]
+    assert (REPO / "systemd/appliance-purge.timer").is_file()
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path):
@@ -45,7 +47,10 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     stub.chmod(0o755)
     for u in UNITS:  # the venv is not installed here: point ExecStart at an executable stub
         (tmp_path / u.name).write_text(u.read_text().replace(EXEC, str(stub)))
-    result = subprocess.run(["systemd-analyze", "verify", *[str(tmp_path / u.name) for u in UNITS]],
+    timer = REPO / "systemd/appliance-purge.timer"
+    (tmp_path / timer.name).write_text(timer.read_text())
+    result = subprocess.run(["systemd-analyze", "verify", *[str(tmp_path / u.name) for u in UNITS],
+                             str(tmp_path / timer.name)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "appliance" not in result.stderr, result.stderr
@@ -97,9 +102,10 @@ def test_install_dry_run_changes_nothing(tmp_path):
 def test_install_twice_changes_nothing_the_second_time(tmp_path):
     first = run_install("--root", str(tmp_path), "--tpm", "--hub")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip().endswith("done: 9 change(s) made")
+    assert first.stdout.strip().endswith("done: 11 change(s) made")
     assert (tmp_path / "etc/systemd/system/appliance-hub.service").read_bytes() == \
         (REPO / "systemd/appliance-hub.service").read_bytes()
+    assert (tmp_path / "etc/systemd/system/appliance-purge.timer").is_file()
     assert (tmp_path / "etc/udev/rules.d/99-appliance-printer.rules").is_file()
     assert (tmp_path / "etc/appliance/appliance.toml").stat().st_mode & 0o777 == 0o640
     assert "dtoverlay=tpm-slb9670" in (tmp_path / "boot/firmware/config.txt").read_text().splitlines()
