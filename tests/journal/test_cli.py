@@ -14,7 +14,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from appliance import dsc, verify
+from appliance import dsc, samples, verify
 from appliance.journal import Journal
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,8 +45,14 @@ def confirmed(env):
     return env
 
 
-def example(t):
-    return REPO / "appliance" / "examples" / {"v": "vaccination.json", "t": "test.json", "r": "recovery.json"}[t]
+@pytest.fixture
+def example(tmp_path):
+    """``example("t")`` -> a file with the packaged example, its dates moved to fit the real clock."""
+    def write(t):
+        path = tmp_path / f"example-{t}.json"
+        path.write_text(json.dumps(samples.example_input(t, now=datetime.now(timezone.utc))), encoding="utf-8")
+        return path
+    return write
 
 
 def issued_entries(state_dir):
@@ -58,7 +64,7 @@ def issued_entries(state_dir):
 
 
 @pytest.mark.parametrize("dcc_type", ["v", "t", "r"])
-def test_issue_json_and_png_qr(confirmed, state_dir, tmp_path, dcc_type):
+def test_issue_json_and_png_qr(confirmed, state_dir, tmp_path, dcc_type, example):
     png = tmp_path / "out.png"
     r = appliance(confirmed, "issue", "--type", dcc_type, "--input", example(dcc_type), "--json", "--qr", png)
     assert r.returncode == 0, r.stderr
@@ -75,7 +81,7 @@ def test_issue_json_and_png_qr(confirmed, state_dir, tmp_path, dcc_type):
     assert [e["uvci"] for e in issued_entries(state_dir)] == [out["uvci"]]
 
 
-def test_issue_svg_and_plain_output(confirmed, tmp_path, state_dir):
+def test_issue_svg_and_plain_output(confirmed, tmp_path, state_dir, example):
     svg = tmp_path / "qr.svg"
     r = appliance(confirmed, "issue", "--type", "v", "--input", example("v"), "--qr", svg)
     assert r.returncode == 0, r.stderr
@@ -84,7 +90,7 @@ def test_issue_svg_and_plain_output(confirmed, tmp_path, state_dir):
     assert "<svg" in svg.read_text()
 
 
-def test_issue_print_to_file_printer(confirmed, tmp_path, state_dir):
+def test_issue_print_to_file_printer(confirmed, tmp_path, state_dir, example):
     r = appliance(confirmed, "issue", "--type", "t", "--input", example("t"), "--print")
     assert r.returncode == 0, r.stderr
     assert "did not take" not in r.stderr
@@ -93,7 +99,7 @@ def test_issue_print_to_file_printer(confirmed, tmp_path, state_dir):
     assert produced
 
 
-def test_issue_print_with_an_absent_printer_says_so(confirmed, tmp_path, state_dir):
+def test_issue_print_with_an_absent_printer_says_so(confirmed, tmp_path, state_dir, example):
     with socket.socket() as s:  # a port that refuses connections
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -105,7 +111,7 @@ def test_issue_print_with_an_absent_printer_says_so(confirmed, tmp_path, state_d
     assert json.loads(r.stdout)["uvci"] == issued_entries(state_dir)[0]["uvci"]
 
 
-def test_unconfirmed_clock_refuses_issuing(env, state_dir, tmp_path):
+def test_unconfirmed_clock_refuses_issuing(env, state_dir, tmp_path, example):
     if Path("/run/systemd/timesync/synchronized").exists() or Path("/dev/rtc0").exists():
         pytest.skip("this machine's clock is trusted without a confirmation")
     r = appliance(env, "issue", "--type", "v", "--input", example("v"), "--qr", tmp_path / "q.png")
@@ -160,13 +166,13 @@ def test_bad_input_one_line_nothing_written(confirmed, tmp_path, state_dir, case
     assert sorted(p.name for p in state_dir.iterdir()) == before
 
 
-def test_unknown_qr_extension_is_a_usage_error_before_issuing(env, tmp_path, state_dir):
+def test_unknown_qr_extension_is_a_usage_error_before_issuing(env, tmp_path, state_dir, example):
     r = appliance(env, "issue", "--type", "v", "--input", example("v"), "--qr", tmp_path / "out.jpg")
     assert r.returncode == 2 and "--qr" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert list(state_dir.iterdir()) == [] and not (tmp_path / "out.jpg").exists()
 
 
-def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir):
+def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir, example):
     for t in ("v", "t"):
         assert appliance(confirmed, "issue", "--type", t, "--input", example(t)).returncode == 0
     r = appliance(confirmed, "journal", "verify")
@@ -191,7 +197,7 @@ def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir):
     assert r.returncode == 0 and not (tmp_path / "empty.cose").exists()
 
 
-def test_exported_bundle_imports_at_the_hub(confirmed, tmp_path, state_dir):
+def test_exported_bundle_imports_at_the_hub(confirmed, tmp_path, state_dir, example):
     for t in ("v", "r"):
         assert appliance(confirmed, "issue", "--type", t, "--input", example(t)).returncode == 0
     bundle = tmp_path / "bundle.cose"
