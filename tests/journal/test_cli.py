@@ -128,7 +128,7 @@ def bad(tmp_path, name, content):
 
 
 def vaccination(**changes):
-    data = json.loads(example("v").read_text(encoding="utf-8"))
+    data = samples.example_input("v")
     for key, value in changes.items():
         if key in data["vaccination"]:
             data["vaccination"][key] = value
