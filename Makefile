@@ -38,7 +38,12 @@ apt:
 test: apt venv
 	$(PY) -m pytest -q
 
+# The demo signs with a SoftHSM2 token when the package is there (installed here when run as root),
+# and with the software key otherwise.
 demo: venv
+	@if ! command -v softhsm2-util >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends softhsm2 || true; \
+	fi
 	$(VENV)/bin/appliance demo
 
 bench: venv
