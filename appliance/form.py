@@ -193,7 +193,11 @@ def _sample_time(c: _Collector, raw: Mapping, path: str) -> datetime | None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         c.fail(path, f"needs a time zone offset, {hint}")
         return None
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        return moment.astimezone(timezone.utc).replace(microsecond=0)
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:30+01:00 has no UTC time
+        c.fail(path, f"is not a possible date and time, {hint}")
+        return None
 
 
 def _event(c: _Collector, kind: str, raw: Mapping, device: "DeviceSection") -> dict[str, Any]:

@@ -265,3 +265,18 @@ def test_arbitrary_sections_raise_only_invalid_input(example, device, section, k
         parse(data, kind, device)
     except InvalidInput:
         pass
+
+
+def test_sample_time_without_a_utc_equivalent_is_a_field_error():
+    from datetime import datetime, timezone
+
+    from appliance import samples
+    from appliance.config import DeviceSection
+    from appliance.errors import InvalidInput
+    from appliance.form import parse_input
+
+    data = samples.example_input("t")
+    data["test"]["sample_time"] = "0001-01-01T00:30+01:00"
+    with pytest.raises(InvalidInput) as err:
+        parse_input(data, type="t", device=DeviceSection(), now=datetime(2026, 11, 28, tzinfo=timezone.utc))
+    assert "test.sample_time" in err.value.field_errors

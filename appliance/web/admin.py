@@ -1,0 +1,112 @@
+"""Admin: staff accounts, centre settings (issuer, defaults, validity, retention), printer settings.
+
+Centre settings take effect at once (the issuer is rebuilt with the effective
+configuration); printer and GPIO settings after a restart of the service.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from appliance import valuesets
+from appliance.errors import InvalidInput
+from appliance.settings import CENTRE_FIELDS
+from appliance.web.common import (
+    _,
+    admin_required,
+    audit,
+    current_user,
+    devices,
+    effective_config,
+    lang,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PRINTER_FORM = ("kind", "host", "port", "path", "paper_width_mm")
+
+
+def _page(errors: dict | None = None, status: int = 200, values: dict | None = None):
+    d = devices()
+    cfg = effective_config()
+    centre = {"name": "", "issuer": cfg.device.issuer, "uvci_issuer": cfg.device.uvci_issuer, "country": cfg.device.country,
+              "validity_days_v": cfg.issue.validity_days_v, "validity_hours_t": cfg.issue.validity_hours_t,
+              "validity_days_r": cfg.issue.validity_days_r, "retention_days": cfg.journal.retention_days,
+              "timezone": "Europe/Berlin", **d.settings.centre(), **(values or {})}
+    printer = {k: getattr(cfg.printer, k) for k in PRINTER_FORM}
+    vs = valuesets.load()
+    return render_template("admin/index.html", users=d.settings.users(), centre=centre, printer=printer,
+                           errors=errors or {}, products=vs.choices("vaccine-medicinal-product", lang()),
+                           test_types=vs.choices("test-type", lang()), devices_=vs.choices("test-manf", lang())), status
+
+
+@bp.route("/")
+@admin_required
+def index():
+    return _page()[0]
+
+
+@bp.route("/users", methods=["POST"])
+@admin_required
+def add_user():
+    try:
+        devices().settings.add_user(request.form.get("name", "").strip()[:40], password=request.form.get("password", "")[:200],
+                                    role=request.form.get("role", ""), language=request.form.get("language", "de"))
+    except InvalidInput as exc:
+        return _page({f"user_{k}": v for k, v in exc.field_errors.items()}, 422)
+    audit.info("account added by %s", current_user()["name"])
+    flash(_("msg_saved"), "ok")
+    return redirect(url_for("admin.index"), code=303)
+
+
+@bp.route("/users/<name>", methods=["POST"])
+@admin_required
+def change_user(name: str):
+    settings = devices().settings
+    action = request.form.get("action", "")
+    try:
+        if action == "password":
+            settings.set_password(name, request.form.get("password", "")[:200])
+        elif action in ("disable", "enable"):
+            if name == current_user()["name"]:
+                raise InvalidInput({"name": "you cannot disable your own account"})
+            settings.set_active(name, action == "enable")
+        elif action == "role":
+            settings.set_role(name, request.form.get("role", ""))
+        else:
+            raise InvalidInput({"action": "unknown action"})
+    except InvalidInput as exc:
+        return _page({f"user_{k}": v for k, v in exc.field_errors.items()}, 422)
+    audit.info("account %s: %s by %s", action, name, current_user()["name"])
+    flash(_("msg_saved"), "ok")
+    return redirect(url_for("admin.index"), code=303)
+
+
+@bp.route("/centre", methods=["POST"])
+@admin_required
+def centre():
+    values = {k: request.form.get(k, "").strip()[:200] for k in CENTRE_FIELDS if k in request.form}
+    try:
+        devices().settings.update_centre(**values)
+    except InvalidInput as exc:
+        return _page(exc.field_errors, 422, values)
+    devices().apply_settings()
+    audit.info("centre settings changed by %s", current_user()["name"])
+    flash(_("msg_saved"), "ok")
+    return redirect(url_for("admin.index"), code=303)
+
+
+@bp.route("/printer", methods=["POST"])
+@admin_required
+def printer():
+    values = {k: request.form.get(k, "").strip()[:200] for k in PRINTER_FORM if k in request.form}
+    try:
+        devices().settings.update_devices(printer=values)
+    except InvalidInput as exc:
+        return _page(exc.field_errors, 422)
+    audit.info("printer settings changed by %s", current_user()["name"])
+    flash(_("msg_saved"), "ok")
+    return redirect(url_for("admin.index"), code=303)

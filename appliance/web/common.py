@@ -1,0 +1,89 @@
+"""Helpers every blueprint shares: the devices, the clock, the signed-in user, roles, messages."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import datetime
+
+from flask import abort, current_app, g, redirect, request, url_for
+
+from appliance import errors
+from appliance.web.i18n import translate
+
+log = logging.getLogger(__name__)
+audit = logging.getLogger("appliance.audit")
+
+
+def devices():
+    """The :class:`appliance.runtime.Devices` the app was built with."""
+    return current_app.extensions["appliance"]
+
+
+def now() -> datetime:
+    return devices().clock.now()
+
+
+def lang() -> str:
+    return getattr(g, "lang", "de")
+
+
+def _(key: str, **params) -> str:
+    return translate(key, lang(), **params)
+
+
+def effective_config():
+    """The configuration with the admin's centre settings applied."""
+    d = devices()
+    return d.settings.effective_config(d.config)
+
+
+def current_user() -> dict | None:
+    return getattr(g, "user", None)
+
+
+def login_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user() is None:
+            if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def admin_required(view):
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user()["role"] != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+#: exception class -> message key (most specific first)
+_MESSAGE_KEYS: list[tuple[type, str]] = [
+    (errors.PrinterUnavailable, "msg_printer_unavailable"),
+    (errors.PrinterError, "msg_printer_unavailable"),
+    (errors.ClockNotTrusted, "msg_clock_not_trusted"),
+    (errors.SignerUnavailable, "msg_signer_unavailable"),
+    (errors.DscError, "msg_dsc_error"),
+    (errors.SigningError, "msg_signing_error"),
+    (errors.JournalError, "msg_journal_error"),
+]
+
+
+def message_for(exc: BaseException) -> str:
+    """The translated tablet message for an error: never the exception text."""
+    for cls, key in _MESSAGE_KEYS:
+        if isinstance(exc, cls):
+            return _(key)
+    return _("msg_error")
+
+
+def uvci_tag(uvci: str) -> str:
+    """A short hash of a UVCI for the audit log (no personal data)."""
+    import hashlib
+    return hashlib.sha256(uvci.encode()).hexdigest()[:16]

@@ -1,0 +1,191 @@
+"""German and English texts of the tablet UI (a plain table: no gettext build step).
+
+German is the default. A user's language comes from ``?lang=de|en`` (remembered
+in the session and in the account), else the account's setting, else German.
+User-facing error messages come from keys here too (``msg_*``); exception text
+from the pipeline never reaches the tablet, except the English per-field
+messages of :class:`~appliance.errors.InvalidInput`, which are shown as they are
+(prefixed by the translated field label) because they name the exact problem.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+DEFAULT = "de"
+LANGUAGES = ("de", "en")
+
+#: key -> (German, English)
+TEXTS: dict[str, tuple[str, str]] = {
+    "app_title": ("Zertifikatsausgabe", "Certificate desk"),
+    "sign_in": ("Anmelden", "Sign in"),
+    "sign_out": ("Abmelden", "Sign out"),
+    "username": ("Benutzername", "User name"),
+    "password": ("Passwort", "Password"),
+    "login_failed": ("Benutzername oder Passwort falsch.", "Wrong user name or password."),
+    "login_locked": ("Zu viele Fehlversuche: Konto für 5 Minuten gesperrt.", "Too many wrong passwords: account locked for 5 minutes."),
+    "login_needed": ("Bitte anmelden.", "Please sign in."),
+    "session_expired": ("Sitzung abgelaufen: bitte erneut anmelden.", "Session timed out: please sign in again."),
+    "forbidden": ("Nur für Administratoren.", "Administrators only."),
+    "csrf_failed": ("Das Formular war veraltet. Bitte erneut versuchen.", "The form had expired. Please try again."),
+    "not_found": ("Seite nicht gefunden.", "Page not found."),
+    "server_error": ("Interner Fehler. Bitte erneut versuchen oder den Techniker rufen.", "Internal error. Please try again or call the technician."),
+    "nav_issue": ("Ausstellen", "Issue"),
+    "nav_records": ("Zertifikate", "Certificates"),
+    "nav_verify": ("Prüfen", "Verify"),
+    "nav_status": ("Status", "Status"),
+    "nav_admin": ("Verwaltung", "Admin"),
+    "choose_type": ("Welches Zertifikat?", "Which certificate?"),
+    "type_v": ("Impfung", "Vaccination"),
+    "type_t": ("Test", "Test"),
+    "type_r": ("Genesung", "Recovery"),
+    "person": ("Person", "Person"),
+    "family_name": ("Nachname", "Family name"),
+    "given_name": ("Vorname", "Given name"),
+    "date_of_birth": ("Geburtsdatum", "Date of birth"),
+    "dob_hint": ("JJJJ-MM-TT, JJJJ-MM oder JJJJ", "YYYY-MM-DD, YYYY-MM or YYYY"),
+    "family_name_standardised": ("Nachname (standardisiert)", "Family name (standardised)"),
+    "given_name_standardised": ("Vorname (standardisiert)", "Given name (standardised)"),
+    "std_hint": ("Leer lassen für die automatische Schreibweise", "Leave empty for the automatic spelling"),
+    "preview": ("Vorschau", "Preview"),
+    "product": ("Impfstoff", "Vaccine product"),
+    "dose": ("Dosis", "Dose"),
+    "date_vaccination": ("Impfdatum", "Date of vaccination"),
+    "country": ("Land", "Country"),
+    "issuer": ("Aussteller", "Issuer"),
+    "test_type": ("Testart", "Test type"),
+    "test_name": ("Testname (NAAT)", "Test name (NAAT)"),
+    "test_device": ("Antigentest (Hersteller)", "Rapid antigen test (device)"),
+    "sample_time": ("Probenahme", "Sample collection"),
+    "result": ("Ergebnis", "Result"),
+    "centre": ("Testzentrum", "Test centre"),
+    "first_positive": ("Erster positiver Test", "First positive test"),
+    "valid_from": ("Gültig ab", "Valid from"),
+    "valid_until": ("Gültig bis", "Valid until"),
+    "none": ("(keine)", "(none)"),
+    "review": ("Prüfen", "Review"),
+    "back": ("Zurück", "Back"),
+    "change": ("Ändern", "Change"),
+    "review_title": ("Bitte vorlesen und prüfen", "Read back and check"),
+    "issue_certificate": ("Zertifikat ausstellen", "Issue certificate"),
+    "print_receipt": ("Beleg drucken", "Print receipt"),
+    "reprint": ("Erneut drucken", "Reprint"),
+    "new_certificate": ("Neues Zertifikat", "New certificate"),
+    "same_person": ("Gleiche Person, nächstes Zertifikat", "Same person, next certificate"),
+    "next_dose": ("Nächste Dosis", "Next dose"),
+    "issued": ("Zertifikat ausgestellt", "Certificate issued"),
+    "uvci": ("Zertifikatskennung (UVCI)", "Certificate identifier (UVCI)"),
+    "expires": ("Gültig bis", "Expires"),
+    "issued_at": ("Ausgestellt", "Issued"),
+    "operator": ("Ausgestellt von", "Issued by"),
+    "duplicate_warning": ("Achtung: Für diese Person gibt es bereits ein gleiches Zertifikat (%(uvci)s, %(when)s).",
+                          "Warning: this person already has the same certificate (%(uvci)s, %(when)s)."),
+    "personal_purged": ("Personendaten wurden nach der Aufbewahrungsfrist gelöscht.", "Personal data was deleted after the retention period."),
+    "fix_errors": ("Bitte die markierten Felder korrigieren.", "Please correct the marked fields."),
+    "correcting": ("Korrektur von %(uvci)s: das alte Zertifikat wird widerrufen.", "Correcting %(uvci)s: the old certificate will be revoked."),
+    "records_title": ("Ausgestellte Zertifikate", "Issued certificates"),
+    "search": ("Suchen", "Search"),
+    "search_name": ("Name", "Name"),
+    "days": ("Tage", "Days"),
+    "no_records": ("Keine Zertifikate gefunden.", "No certificates found."),
+    "revoked": ("Widerrufen", "Revoked"),
+    "revoke": ("Widerrufen", "Revoke"),
+    "reason": ("Grund", "Reason"),
+    "fraud": ("Betrugsverdacht", "Suspected fraud"),
+    "correct": ("Korrigieren", "Correct"),
+    "details": ("Details", "Details"),
+    "type": ("Art", "Type"),
+    "name": ("Name", "Name"),
+    "msg_revoked": ("Zertifikat widerrufen.", "Certificate revoked."),
+    "msg_corrected": ("Korrigiert: neues Zertifikat ausgestellt, altes widerrufen.", "Corrected: new certificate issued, old one revoked."),
+    "msg_print_done": ("Beleg gedruckt.", "Receipt printed."),
+    "msg_print_queued": ("Beleg in der Warteschlange: Drucker prüfen (Papier, Kabel).", "Receipt queued: check the printer (paper, cable)."),
+    "msg_printer_unavailable": ("Drucker nicht bereit: Papier und Kabel prüfen, dann erneut drucken.", "Printer not ready: check paper and cable, then press Reprint."),
+    "msg_clock_not_trusted": ("Die Uhrzeit ist nicht bestätigt: Administrator muss die Zeit unter Status bestätigen.", "The clock is not trusted: an admin must confirm the time on the Status page."),
+    "msg_signer_unavailable": ("Signaturschlüssel nicht erreichbar: Techniker rufen.", "The signing key is not available: call the technician."),
+    "msg_dsc_error": ("Das Gerätezertifikat (DSC) ist ungültig oder abgelaufen: Techniker rufen.", "The device certificate (DSC) is invalid or expired: call the technician."),
+    "msg_signing_error": ("Signieren fehlgeschlagen: erneut versuchen, sonst Techniker rufen.", "Signing failed: try again, else call the technician."),
+    "msg_journal_error": ("Das Ausstellungsprotokoll ist nicht verfügbar: Techniker rufen.", "The issuance journal is not available: call the technician."),
+    "msg_error": ("Fehler: erneut versuchen, sonst Techniker rufen.", "Error: try again, else call the technician."),
+    "msg_no_personal": ("Personendaten nicht mehr vorhanden.", "Personal data no longer available."),
+    "msg_saved": ("Gespeichert.", "Saved."),
+    "msg_clock_confirmed": ("Uhrzeit bestätigt.", "Time confirmed."),
+    "msg_not_ready": ("Ausstellen nicht möglich:", "Cannot issue:"),
+    "status_title": ("Gerätestatus", "Device status"),
+    "status_ok": ("Bereit", "Ready"),
+    "status_attention": ("Achtung", "Attention"),
+    "status_fault": ("Störung", "Fault"),
+    "key_dsc": ("Schlüssel und Gerätezertifikat", "Key and device certificate"),
+    "dsc_days_left": ("Tage bis Ablauf", "Days to expiry"),
+    "printer": ("Drucker", "Printer"),
+    "sync": ("Abgleich mit der Zentrale", "Sync with the hub"),
+    "backlog": ("Ausstehend", "Waiting"),
+    "last_success": ("Letzter Erfolg", "Last success"),
+    "last_error": ("Letzter Fehler", "Last error"),
+    "clock": ("Uhrzeit", "Clock"),
+    "clock_trusted": ("vertrauenswürdig", "trusted"),
+    "clock_untrusted": ("nicht bestätigt", "not confirmed"),
+    "confirm_time": ("Uhrzeit bestätigen", "Confirm time"),
+    "disk_free": ("Freier Speicher", "Free disk"),
+    "problems": ("Probleme", "Problems"),
+    "hub_offline": ("Zentrale nicht erreichbar – %(n)s Einträge warten", "Hub offline – %(n)s records waiting"),
+    "device_unreachable": ("Gerät nicht erreichbar: WLAN prüfen.", "Cannot reach the device: check the Wi-Fi."),
+    "verify_title": ("Zertifikat prüfen", "Verify a certificate"),
+    "hc1_code": ("HC1-Code", "HC1 code"),
+    "scan": ("Mit Kamera scannen", "Scan with camera"),
+    "verify": ("Prüfen", "Verify"),
+    "valid": ("Gültig", "Valid"),
+    "invalid": ("Ungültig", "Not valid"),
+    "checks": ("Prüfungen", "Checks"),
+    "admin_title": ("Verwaltung", "Administration"),
+    "accounts": ("Konten", "Accounts"),
+    "role": ("Rolle", "Role"),
+    "role_staff": ("Personal", "Staff"),
+    "role_admin": ("Administrator", "Admin"),
+    "language": ("Sprache", "Language"),
+    "active": ("Aktiv", "Active"),
+    "add_account": ("Konto anlegen", "Add account"),
+    "new_password": ("Neues Passwort", "New password"),
+    "set_password": ("Passwort setzen", "Set password"),
+    "disable": ("Sperren", "Disable"),
+    "enable": ("Entsperren", "Enable"),
+    "centre_settings": ("Zentrum", "Centre"),
+    "centre_name": ("Name des Zentrums", "Centre name"),
+    "uvci_issuer": ("UVCI-Ausstellerteil", "UVCI issuer part"),
+    "default_product": ("Standard-Impfstoff", "Default vaccine"),
+    "default_test_type": ("Standard-Testart", "Default test type"),
+    "default_test_device": ("Standard-Antigentest", "Default antigen test"),
+    "test_centre": ("Testzentrum", "Test centre"),
+    "timezone": ("Zeitzone", "Time zone"),
+    "validity": ("Gültigkeit", "Validity"),
+    "validity_days_v": ("Impfung: Tage", "Vaccination: days"),
+    "validity_hours_t": ("Test: Stunden", "Test: hours"),
+    "validity_days_r": ("Genesung: Tage (höchstens)", "Recovery: days (at most)"),
+    "retention_days": ("Personendaten aufbewahren (Tage)", "Keep personal data (days)"),
+    "printer_settings": ("Drucker (wirkt nach Neustart)", "Printer (applies after restart)"),
+    "printer_kind": ("Druckerart", "Printer kind"),
+    "printer_host": ("Drucker-Adresse", "Printer host"),
+    "printer_port": ("Drucker-Port", "Printer port"),
+    "printer_path": ("Drucker-Pfad", "Printer path"),
+    "paper_width_mm": ("Papierbreite (mm)", "Paper width (mm)"),
+    "save": ("Speichern", "Save"),
+    "yes": ("ja", "yes"),
+    "no": ("nein", "no"),
+}
+
+
+def translate(key: str, lang: str, **params: object) -> str:
+    """The text for ``key`` in ``lang``; an unknown key shows as itself (and is logged)."""
+    pair = TEXTS.get(key)
+    if pair is None:
+        log.warning("missing UI text %r", key)
+        return key
+    text = pair[0] if lang == "de" else pair[1]
+    return text % params if params else text
+
+
+def pick(lang: object) -> str | None:
+    """``lang`` if it is a supported language, else ``None``."""
+    return lang if lang in LANGUAGES else None

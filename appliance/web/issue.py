@@ -1,0 +1,225 @@
+"""Issue flow: choose the type -> form (sticky defaults) -> review (read-back) -> issue -> result.
+
+Issuing is POST -> redirect -> GET. The review page carries a fresh idempotency
+token; the Issue POST passes it to :meth:`appliance.issue.Issuer.issue`, so a
+double tap or a re-sent POST returns the first certificate instead of a second.
+Nothing is signed, journaled or printed on a GET.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from appliance import form as form_mod
+from appliance import payload, valuesets
+from appliance.errors import ApplianceError, InvalidInput
+from appliance.web import readback
+from appliance.web.common import (
+    _,
+    audit,
+    current_user,
+    devices,
+    effective_config,
+    lang,
+    login_required,
+    message_for,
+    now,
+    uvci_tag,
+)
+from appliance.web.records import decode_record
+
+log = logging.getLogger(__name__)
+bp = Blueprint("issue", __name__)
+
+STICKY = ("product", "country", "issuer", "test_type", "test_name", "test_device", "centre")
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_TYPE = "<any(v,t,r):type_>"
+
+
+def _defaults(type_: str) -> dict:
+    cfg = effective_config()
+    centre = devices().settings.centre()
+    values = {"country": cfg.device.country, "issuer": cfg.device.issuer,
+              "product": centre.get("default_product", ""), "test_type": centre.get("default_test_type", ""),
+              "test_device": centre.get("default_test_device", ""), "centre": centre.get("test_centre", centre.get("name", "")),
+              "date": now().date().isoformat(), "result": "260415000"}
+    values.update(session.get("sticky", {}))
+    return values
+
+
+def _choices(type_: str) -> dict:
+    vs = valuesets.load()
+    pick = lambda name: vs.choices(name, lang())
+    out = {"country": pick("country-2-codes")}
+    if type_ == "v":
+        out["product"] = pick("vaccine-medicinal-product")
+    elif type_ == "t":
+        out.update(test_type=pick("test-type"), test_device=pick("test-manf"), result=pick("test-result"))
+    return out
+
+
+def dose_choices(product: str) -> list[tuple[str, str]]:
+    """("dn/sd", "1/2 – meaning") for the product, or the usual numberings if it is unknown."""
+    from appliance import doses
+    try:
+        options = doses.options(product) if product else []
+    except (ApplianceError, KeyError, ValueError):
+        options = []
+    if options:
+        return [(f"{o.dn}/{o.sd}", f"{o.dn}/{o.sd} – {o.meaning_de if lang() == 'de' else o.meaning_en}") for o in options]
+    return [(d, d) for d in ("1/2", "2/2", "1/1", "2/1", "3/3", "3/2", "4/4")]
+
+
+def _render_form(type_: str, values: dict, errors: dict | None = None, status: int = 200, problem: str | None = None):
+    ready = [] if problem else _readiness(type_)
+    return render_template("issue/form.html", type_=type_, v=values, errors=errors or {}, choices=_choices(type_),
+                           doses=dose_choices(values.get("product", "")) if type_ == "v" else [],
+                           problem=problem, readiness=ready, corrects=values.get("corrects", "")), status
+
+
+def _readiness(type_: str) -> list[str]:
+    try:
+        return list(devices().issuer.readiness(type_))
+    except ApplianceError as exc:
+        return [message_for(exc)]
+
+
+@bp.route("/")
+@login_required
+def choose():
+    return render_template("issue/choose.html", readiness=_readiness(None))
+
+
+@bp.route(f"/issue/{_TYPE}")
+@login_required
+def start(type_: str):
+    values = _defaults(type_)
+    source = request.args.get("from", "")
+    if source:
+        values.update(_same_person(source, type_))
+    return _render_form(type_, values)[0]
+
+
+def _same_person(uvci: str, type_: str) -> dict:
+    record = devices().journal.certificate(uvci[:80])
+    dcc = decode_record(record) if record else None
+    if not dcc:
+        return {}
+    nam = dcc.get("nam", {})
+    out = {"family_name": nam.get("fn", ""), "given_name": nam.get("gn", ""), "date_of_birth": dcc.get("dob", ""),
+           "family_name_standardised": nam.get("fnt", ""), "given_name_standardised": nam.get("gnt", "")}
+    if type_ == "v" and dcc.get("v"):
+        prev = dcc["v"][0]
+        dn, sd = int(prev.get("dn", 0)), int(prev.get("sd", 0))
+        out.update(product=prev.get("mp", ""), dose=f"{dn + 1}/{max(sd, dn + 1)}")
+    return out
+
+
+def _submitted(type_: str) -> dict:
+    values = {k: request.form.get(k, "")[:readback.MAX_FIELD] for k in readback.form_fields(type_)}
+    corrects = request.form.get("corrects", "")[:80]
+    if corrects and current_user()["role"] == "admin":
+        values["corrects"] = corrects
+    return values
+
+
+def _parse(type_: str, values: dict):
+    cfg = effective_config()
+    tz = devices().settings.centre().get("timezone", "Europe/Berlin")
+    data = readback.to_input(type_, values, tz=tz)
+    return form_mod.parse_input(data, type=type_, device=cfg.device, now=now())
+
+
+def _preview_dcc(req) -> dict:
+    cfg = effective_config()
+    dcc = payload.build_dcc(req, uvci="URN:UVCI:01:XX:PREVIEW", schema_version=cfg.issue.schema_version)
+    payload.validate_dcc(dcc, now=now())
+    return dcc
+
+
+@bp.route(f"/issue/{_TYPE}/review", methods=["POST"])
+@login_required
+def review(type_: str):
+    values = _submitted(type_)
+    try:
+        req = _parse(type_, values)
+        dcc = _preview_dcc(req)
+    except InvalidInput as exc:
+        return _render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
+    return render_template("issue/review.html", type_=type_, v=values, rows=readback.readback(dcc, lang()),
+                           token=secrets.token_urlsafe(18), duplicates=_duplicates(dcc),
+                           corrects=values.get("corrects", ""))
+
+
+def _duplicates(dcc: dict) -> list[dict]:
+    """Certificates of the same person for the same event within the retention window."""
+    cfg = effective_config()
+    since = now() - timedelta(days=cfg.journal.retention_days)
+    family = dcc.get("nam", {}).get("fn") or dcc.get("nam", {}).get("fnt")
+    out = []
+    for record in devices().journal.search(family, since=since, limit=50):
+        if record.revoked or not record.personal:
+            continue
+        old = decode_record(record)
+        if old and readback.same_event(old, dcc):
+            out.append({"uvci": record.uvci, "when": record.issued_at.strftime("%Y-%m-%d %H:%M")})
+    return out
+
+
+@bp.route(f"/issue/{_TYPE}/confirm", methods=["POST"])
+@login_required
+def confirm(type_: str):
+    values = _submitted(type_)
+    if request.form.get("action") == "back":
+        return _render_form(type_, values)[0]
+    token = request.form.get("token", "")
+    if not _TOKEN.match(token):
+        abort(400)
+    user = current_user()["name"]
+    try:
+        req = _parse(type_, values)
+        issued = devices().issuer.issue(req, operator=user, idempotency_key=f"{user}:{token}")
+    except InvalidInput as exc:
+        return _render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
+    except ApplianceError as exc:
+        log.warning("issuing failed: %s", type(exc).__name__)
+        return _render_form(type_, values, {}, 503, problem=message_for(exc))
+    session["sticky"] = {k: values[k] for k in STICKY if values.get(k)}
+    if values.get("corrects") and not issued.replayed:
+        _revoke_corrected(values["corrects"], issued.uvci, user)
+    audit.info("issued %s type %s by %s%s", uvci_tag(issued.uvci), type_, user, " (replayed)" if issued.replayed else "")
+    return redirect(url_for("issue.result", uvci=issued.uvci), code=303)
+
+
+def _revoke_corrected(old: str, new: str, user: str) -> None:
+    try:
+        devices().issuer.revoke(old, operator=user, reason=f"corrected: replaced by {new}")
+        flash(_("msg_corrected"), "ok")
+    except ApplianceError as exc:
+        flash(message_for(exc), "error")
+
+
+@bp.route("/result/<path:uvci>")
+@login_required
+def result(uvci: str):
+    record = devices().journal.certificate(uvci)
+    if record is None:
+        abort(404)
+    dcc = decode_record(record)
+    return render_template("issue/result.html", record=record, dcc=dcc,
+                           rows=readback.readback(dcc, lang()) if dcc else [],
+                           type_=record.type)
