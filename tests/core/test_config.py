@@ -51,3 +51,17 @@ def test_missing_named_file_is_an_error(tmp_path):
 def test_env_error_names_the_environment(tmp_path):
     with pytest.raises(ConfigError, match="environment: \\[sync\\] batch_size"):
         load_config(env={"APPLIANCE_SYNC__BATCH_SIZE": "lots"}, state_dir=tmp_path)
+
+
+def test_the_example_config_documents_every_key_and_loads():
+    import dataclasses
+    import tomllib
+    from pathlib import Path
+
+    from appliance.config import SECTIONS
+
+    example = Path(__file__).resolve().parents[2] / "provisioning" / "appliance.toml.example"
+    data = tomllib.loads(example.read_text(encoding="utf-8"))
+    for name, cls in SECTIONS.items():
+        assert set(data.get(name, {})) == {f.name for f in dataclasses.fields(cls)}, name
+    load_config(example, env={})
