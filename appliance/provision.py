@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +22,7 @@ from typing import Any, Callable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from appliance.atomic import write_atomic
 from appliance import csr as csrmod
 from appliance import dsc
 from appliance.devices.pkcs11_signer import (DSC_FILE, PENDING_SUFFIX, PREVIOUS_SUFFIX, load_dsc, read_pin,
@@ -129,21 +129,11 @@ def import_dsc(token: Token, key_label: str, state_dir: Path, data: bytes, *, no
         token.relabel(pending, key_label)
     Path(state_dir).mkdir(parents=True, exist_ok=True)
     if path.exists():
-        _atomic_write(path.with_name(DSC_FILE + ".prev"), path.read_bytes())
-    _atomic_write(path, pem)
+        write_atomic(path.with_name(DSC_FILE + ".prev"), path.read_bytes())
+    write_atomic(path, pem)
     log.info("installed DSC kid=%s (key switch: %s)", dsc.kid_b64(cert), switch)
     return {"kid": dsc.kid_b64(cert), "changed": True, "switched": switch}
 
-
-def _atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def describe_dsc(cert: x509.Certificate, now: datetime) -> dict[str, Any]:

@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +29,7 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from appliance.atomic import write_atomic
 from appliance.errors import ConfigError, InvalidInput
 
 log = logging.getLogger(__name__)
@@ -91,22 +91,8 @@ class AtomicJSONStorage(Storage):
             raise ConfigError(f"{self.path}: settings file is damaged; restore it from a backup or move it away") from None
 
     def write(self, data: dict) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dirfd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
+        text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
+        write_atomic(self.path, text.encode("utf-8"), mode=0o600)
 
     def close(self) -> None:
         pass

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import sys
+
 import pytest
 
 from appliance.config import load_config
 from appliance.devices.signer import SoftwareSigner
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))  # shared helpers: toolcheck
 VECTORS = REPO / "tests" / "vectors"
 
 #: A fixed instant for tests that need "now".
@@ -48,3 +51,4 @@ def make_config(state_dir: Path):
 @pytest.fixture
 def config(make_config):
     return make_config()
+

@@ -108,7 +108,9 @@ def measure(folder: Path, signer: dict, token_env: dict, count: int) -> dict:
     state.mkdir(parents=True, exist_ok=True)
     config = _write_config(folder, signer)
     in_spawned(prepare, token_env, str(config), str(state))
-    env = {**os.environ, **token_env, "APPLIANCE_CONFIG": str(config), "APPLIANCE_STATE_DIR": str(state)}
+    # MALLOC_ARENA_MAX=2 as systemd/appliance-web.service sets it for the production web process
+    env = {**os.environ, **token_env, "APPLIANCE_CONFIG": str(config), "APPLIANCE_STATE_DIR": str(state),
+           "MALLOC_ARENA_MAX": "2"}
     proc, base = _start_server(env)
     latencies: list[float] = []
     errors: list[str] = []

@@ -12,11 +12,10 @@ import base64
 import getpass
 import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from appliance.atomic import write_atomic
 from appliance.errors import InvalidInput, UsageError
 
 log = logging.getLogger(__name__)
@@ -59,19 +58,6 @@ def read_input(path: str) -> dict:
         raise InvalidInput({"--input": "must hold one JSON object with the person and event fields"})
     return data
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def run(args) -> int:

@@ -66,7 +66,7 @@ def run_export(args) -> int:
 
     from appliance.batch import sign_batch
     from appliance.cli import config_from_env
-    from appliance.commands.issue import write_atomic
+    from appliance.atomic import write_atomic
     from appliance.devices.clock import SystemClock
     from appliance.devices.signer import build_signer
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from appliance.atomic import write_atomic
 from appliance import dsc, labca, provision
 from appliance.errors import ApplianceError, InvalidInput, UsageError
 
@@ -93,9 +93,7 @@ def _read(path: Path, what: str) -> bytes:
 
 def _write_out(path: Path, data: bytes) -> None:
     try:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as exc:
         raise InvalidInput({"out": f"cannot write {path}: {exc.strerror}"}) from None
 

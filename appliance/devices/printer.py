@@ -26,13 +26,14 @@ Nothing opens on import; every call opens and closes its own connection.
 
 from __future__ import annotations
 
+import abc
 import logging
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from appliance.atomic import write_atomic
 from appliance.errors import ConfigError, PrinterUnavailable
 
 log = logging.getLogger(__name__)
@@ -98,16 +99,7 @@ class FilePrinter:
         self.folder = Path(folder)
 
     def _write(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data, mode=0o600)
 
     def send(self, data: bytes, *, name: str = "receipt", preview: bytes | None = None) -> None:
         try:
@@ -144,7 +136,7 @@ class FilePrinter:
         return PrinterStatus(False, "unknown", f"file printer: {self.folder} is not writable")
 
 
-class _EscposPrinter:
+class _EscposPrinter(abc.ABC):
     """Shared send/status logic over a python-escpos printer object made by ``_open``."""
 
     kind = "escpos"
@@ -159,8 +151,9 @@ class _EscposPrinter:
     def describe(self) -> str:  # pragma: no cover - overridden
         return self.kind
 
-    def _open(self, timeout_s: float):  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _open(self, timeout_s: float):
+        """The python-escpos printer object for this connection (not yet opened)."""
 
     def _connect(self, timeout_s: float):
         from escpos.exceptions import DeviceNotFoundError

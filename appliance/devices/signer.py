@@ -12,7 +12,6 @@ key is a file. Production uses :mod:`appliance.devices.pkcs11_signer`.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from appliance.atomic import write_atomic
 from appliance import dsc
 from appliance.errors import SignerUnavailable
 
@@ -54,13 +54,7 @@ def der_to_raw(der: bytes, size: int = 32) -> bytes:
 
 def _write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, data, mode=0o600)
 
 
 def make_self_signed_dsc(key: ec.EllipticCurvePrivateKey, *, country: str, now: datetime,

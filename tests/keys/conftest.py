@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from toolcheck import require
 from cryptography.hazmat.primitives import serialization
 
 from appliance import labca
@@ -29,11 +30,11 @@ CONTRACT_KEY = "contract-key"
 
 def _need(kind: str) -> None:
     if kind == "softhsm" and not softtokens.softhsm_available():
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2 opensc)")
+        require(False, "SoftHSM2 is not installed (apt-get install softhsm2 opensc)")
     if kind == "tpm" and not softtokens.swtpm_available():
-        pytest.skip("swtpm/tpm2-pkcs11 are not installed (apt-get install swtpm libtpm2-pkcs11-1 opensc)")
+        require(False, "swtpm/tpm2-pkcs11 are not installed (apt-get install swtpm libtpm2-pkcs11-1 opensc)")
     if kind == "abrmd" and not softtokens.swtpm_available(abrmd=True):
-        pytest.skip("tpm2-abrmd/dbus/tpm2_ptool are not installed")
+        require(False, "tpm2-abrmd/dbus/tpm2_ptool are not installed")
 
 
 def _in_process(token_cls, tmp_path_factory, name: str):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import cbor2
 import pytest
+from toolcheck import require
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -169,8 +170,7 @@ def test_pin_comes_from_the_systemd_credential_before_the_pin_file(tmp_path):
 def test_wrong_pin_is_reported_with_the_pin_file(tmp_path):
     from appliance.devices import softtokens
 
-    if not softtokens.softhsm_available():
-        pytest.skip("SoftHSM2 is not installed")
+    require(softtokens.softhsm_available(), "SoftHSM2 is not installed")
     # a second SoftHSM configuration cannot be loaded into this process; use a child process
     import subprocess
     import sys

@@ -6,6 +6,7 @@ import os
 import subprocess
 
 import pytest
+from toolcheck import require
 
 from appliance.benchmarks.signers import in_spawned, provision_token
 from appliance.devices import softtokens
@@ -13,8 +14,7 @@ from appliance.errors import SignerUnavailable
 
 
 def test_a_kept_softhsm_directory_is_reused_with_its_key(tmp_path):
-    if not softtokens.softhsm_available():
-        pytest.skip("SoftHSM2 is not installed")
+    require(softtokens.softhsm_available(), "SoftHSM2 is not installed")
     state = tmp_path / "state"
     state.mkdir()
     kids = []
@@ -29,8 +29,7 @@ def test_a_kept_softhsm_directory_is_reused_with_its_key(tmp_path):
 
 
 def test_temporary_token_directory_is_removed():
-    if not softtokens.softhsm_available():
-        pytest.skip("SoftHSM2 is not installed")
+    require(softtokens.softhsm_available(), "SoftHSM2 is not installed")
     with softtokens.SoftHsmToken() as tok:
         folder = tok.dir
         assert (folder / "softhsm2.conf").is_file() and tok.pin_file.read_text().strip() == tok.pin

@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from toolcheck import require
 
 from appliance.config import SECTIONS, load_config
 
@@ -39,8 +40,7 @@ def test_the_three_units_exist():
 
 
 def test_units_pass_systemd_analyze_verify(tmp_path):
-    if shutil.which("systemd-analyze") is None:
-        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    require(shutil.which("systemd-analyze") is not None, "systemd-analyze is not installed (apt-get install systemd)")
     stub = tmp_path / "bin" / "appliance"
     stub.parent.mkdir()
     stub.write_text("#!/bin/sh\nexit 0\n")
@@ -78,8 +78,7 @@ def test_web_starts_without_network_and_sync_waits_for_it():
 
 
 def test_security_exposure_is_low(tmp_path):
-    if shutil.which("systemd-analyze") is None:
-        pytest.skip("systemd-analyze is not installed (apt-get install systemd)")
+    require(shutil.which("systemd-analyze") is not None, "systemd-analyze is not installed (apt-get install systemd)")
     for u in UNITS:
         result = subprocess.run(["systemd-analyze", "security", "--offline=yes", "--threshold=30", str(u)],
                                 capture_output=True, text=True, timeout=60)

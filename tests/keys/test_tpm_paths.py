@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from toolcheck import require
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -28,8 +28,7 @@ def test_cli_provisioning_on_a_software_tpm(tpm_cli):
 
 
 def test_two_processes_sign_concurrently_through_abrmd(tmp_path):
-    if not softtokens.swtpm_available(abrmd=True):
-        pytest.skip("tpm2-abrmd/dbus/tpm2_ptool are not installed")
+    require(softtokens.swtpm_available(abrmd=True), "tpm2-abrmd/dbus/tpm2_ptool are not installed")
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")

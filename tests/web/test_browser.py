@@ -12,6 +12,7 @@ import shutil
 import threading
 
 import pytest
+from toolcheck import require
 from web_helpers import STAFF
 
 from appliance import verify
@@ -20,8 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="Debian's chromium is not installed")]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture
@@ -41,6 +41,7 @@ from playwright.sync_api import expect
 @pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
+    require(shutil.which(CHROMIUM) is not None, "Debian's chromium is not installed")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield browser
