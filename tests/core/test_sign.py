@@ -52,3 +52,17 @@ def test_software_signer_files_are_private(tmp_path, now):
     assert key.stat().st_mode & 0o777 == 0o600
     s2 = SoftwareSigner.open(tmp_path, now=now)
     assert s1.kid == s2.kid
+
+
+@pytest.mark.parametrize("size", [0, 1, 23, 24, 255, 256, 65535, 65536])
+def test_hand_framed_cbor_equals_cbor2(size):
+    from appliance.sign import _bstr
+    payload, protected = bytes(range(256)) * (size // 256) + bytes(size % 256), b"\xa2\x01\x26\x04\x48" + bytes(8)
+    assert sig_structure(protected, payload) == cbor2.dumps(["Signature1", protected, b"", payload])
+    assert _bstr(payload) == cbor2.dumps(payload)
+
+
+def test_cose_bytes_equal_cbor2_encoding(software_signer, now):
+    signed = sign_dcc({"ver": "1.3.0"}, software_signer, issuer_country="DE", iat=now, exp=now + timedelta(days=1))
+    tag = cbor2.loads(signed.cose)
+    assert signed.cose == cbor2.dumps(cbor2.CBORTag(18, list(tag.value)))
