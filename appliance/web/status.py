@@ -38,7 +38,7 @@ def _sync(journal) -> dict:
     # the sync agent records its last error and last success with times; the hub counts as
     # offline while entries wait and the latest attempt failed
     failing = bool(status.get("last_error")) and \
-        str(status.get("last_error_at", "")) >= str(status.get("last_success_at", ""))
+        str(status.get("last_error_at", "")) >= str(status.get("last_success", ""))
     return {**status, "last_seq": last, "acknowledged": acked, "backlog": max(0, last - acked),
             "hub_offline": failing and last > acked}
 

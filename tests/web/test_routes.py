@@ -218,3 +218,29 @@ def test_admin_printer_settings(admin, devices):
     assert admin.post("/admin/printer", {"kind": "laser"}).status_code == 422
     assert admin.post("/admin/printer", {"kind": "network", "host": "192.0.2.5", "port": "9100"}).status_code == 303
     assert devices.settings.device_overrides()["printer"]["kind"] == "network"
+
+
+def test_status_page_reads_the_sync_agents_fields(staff, devices, now):
+    from datetime import timedelta
+
+    from appliance.sync import SyncAgent
+
+    devices.journal.append("note", now=now, operator="test", data={"n": 1})
+    devices.journal.set_sync_status(last_error="connection refused", last_error_at=now.isoformat())
+    assert staff.client.get("/status.json").get_json()["hub_offline"] is True
+
+    class Clock:
+        def now(self):
+            return now + timedelta(minutes=5)
+
+    class Hub:  # the hub took everything: the agent records its success the way it always does
+        def acknowledged(self, device_id):
+            return devices.journal.last_seq()
+
+        def push(self, batch):
+            raise AssertionError("nothing to send")
+
+    assert SyncAgent(devices.config, devices.journal, devices.signer, Hub(), clock=Clock()).run_once()
+    assert staff.client.get("/status.json").get_json()["hub_offline"] is False
+    page = staff.get("/status").get_data(as_text=True)
+    assert (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M") in page
