@@ -177,6 +177,11 @@ def run(args) -> int:
         _issue_samples(devices, config, state / "demo-out", now)
         if devices.settings.user(DEMO_USER) is None:
             devices.settings.add_user(DEMO_USER, password=DEMO_PASSWORD, role="admin")
+            # a centre profile as an admin would set it once: the forms open with these defaults
+            devices.settings.update_centre(name="Demo Impfzentrum", default_product="EU/1/20/1528",
+                                           default_test_type="LP217198-3", default_test_device="1232",
+                                           test_centre="Demo Testzentrum")
+            devices.apply_settings()
         if args.no_serve:
             return 0
         dsc_pem = devices.signer.certificate.public_bytes(serialization.Encoding.PEM)
