@@ -26,12 +26,8 @@ from datetime import datetime
 
 import cbor2
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from appliance import chain, dsc
+from appliance import cose, chain, dsc
 from appliance.devices.signer import ES256, Signer
 from appliance.errors import DecodeError, HubError
 from appliance.sign import COSE_SIGN1_TAG, sig_structure
@@ -134,15 +130,7 @@ def _check_entries(body: dict) -> None:
 
 def verify_es256(certificate: x509.Certificate, message: bytes, signature: bytes) -> bool:
     """Check a raw ``r||s`` ES256 signature with the certificate's public key."""
-    key = certificate.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        return False
-    der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-    try:
-        key.verify(der, message, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        return False
-    return True
+    return cose.verify_signature(certificate, cose.ES256, signature, message)
 
 
 def open_batch_full(data: bytes, *, certificate: x509.Certificate, max_bytes: int = MAX_BATCH_BYTES) -> Batch:

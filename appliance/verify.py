@@ -27,12 +27,9 @@ from typing import Any, Sequence
 
 import cbor2
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from appliance import base45, dsc
+from appliance.cose import ES256, PS256, CoseSign1, parse_cose, verify_signature
 from appliance.encode import HC1_PREFIX
 from appliance.errors import DecodeError
 from appliance.sign import sig_structure
@@ -43,9 +40,6 @@ CHECKS = ("prefix", "base45", "zlib", "cose", "signature", "schema", "validity_p
 MAX_INFLATED = 256 * 1024  #: a DCC is under 2 KiB; refuse zlib bombs
 CWT_ISS, CWT_EXP, CWT_IAT, CWT_HCERT = 1, 4, 6, -260
 TYPE_NAMES = {"v": "vaccination", "t": "test", "r": "recovery"}
-COSE_SIGN1_TAG, CWT_TAG = 18, 61
-ALG, KID = 1, 4
-ES256, PS256 = -7, -37
 
 __all__ = ["verify", "VerifyResult", "Claims", "CoseSign1", "CHECKS",
            # the stages, in pipeline order (the conformance test drives these)
@@ -84,81 +78,6 @@ def decompress(data: bytes) -> bytes:
     return out
 
 
-@dataclass(frozen=True)
-class CoseSign1:
-    """A parsed COSE_Sign1; ``protected_bytes`` are kept exactly as received (they are signed)."""
-
-    protected_bytes: bytes
-    protected: dict
-    unprotected: dict
-    payload: bytes
-    signature: bytes
-
-    def header(self, label: int) -> Any:
-        """A header parameter; the protected header wins over the unprotected one."""
-        return self.protected[label] if label in self.protected else self.unprotected.get(label)
-
-    @property
-    def alg(self) -> Any:
-        return self.header(ALG)
-
-    @property
-    def kid(self) -> bytes | None:
-        kid = self.header(KID)
-        return kid if isinstance(kid, bytes) else None
-
-
-def parse_cose(data: bytes) -> CoseSign1:
-    """``18([protected, unprotected, payload, signature])``; also untagged and ``61(18(...))``."""
-    try:
-        obj = cbor2.loads(data)
-    except Exception as exc:  # noqa: BLE001 - any garbage is a decode failure
-        raise DecodeError(f"cose: not valid CBOR ({type(exc).__name__})") from None
-    if isinstance(obj, cbor2.CBORTag) and obj.tag == CWT_TAG:
-        obj = obj.value
-    if isinstance(obj, cbor2.CBORTag):
-        if obj.tag != COSE_SIGN1_TAG:
-            raise DecodeError(f"cose: CBOR tag {obj.tag} is not COSE_Sign1 (18)")
-        obj = obj.value
-    if not isinstance(obj, (list, tuple)) or len(obj) != 4:
-        raise DecodeError("cose: not a COSE_Sign1 structure (an array of 4 items)")
-    protected_bytes, unprotected, payload, signature = obj
-    if not (isinstance(protected_bytes, bytes) and isinstance(unprotected, Mapping)
-            and isinstance(payload, bytes) and isinstance(signature, bytes)):
-        raise DecodeError("cose: COSE_Sign1 items have the wrong types (bstr, map, bstr, bstr expected)")
-    protected: Any = {}
-    if protected_bytes:
-        try:
-            protected = cbor2.loads(protected_bytes)
-        except Exception:  # noqa: BLE001
-            raise DecodeError("cose: the protected header is not valid CBOR") from None
-        if not isinstance(protected, Mapping):
-            raise DecodeError("cose: the protected header is not a CBOR map")
-    return CoseSign1(protected_bytes, dict(protected), dict(unprotected), payload, signature)
-
-
-def _verify_with(cert: x509.Certificate, alg: int, signature: bytes, tbs: bytes) -> bool:
-    key = cert.public_key()
-    try:
-        if alg == ES256:
-            if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
-                return False  # ES256 means P-256; another key type or curve is a mismatch
-            if len(signature) != 64:
-                return False
-            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
-            key.verify(der, tbs, ec.ECDSA(hashes.SHA256()))
-        elif alg == PS256:
-            if not isinstance(key, rsa.RSAPublicKey):
-                return False
-            key.verify(signature, tbs, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
-                       hashes.SHA256())
-        else:
-            return False
-    except (InvalidSignature, ValueError, TypeError):
-        return False
-    return True
-
-
 def check_signature(cose: CoseSign1, dscs: Sequence[x509.Certificate]) -> tuple[x509.Certificate | None, list[str]]:
     """Find every DSC with the kid and verify; returns ``(the DSC that verified, problems)``."""
     kid, alg = cose.kid, cose.alg
@@ -174,7 +93,7 @@ def check_signature(cose: CoseSign1, dscs: Sequence[x509.Certificate]) -> tuple[
         return None, [f"signature: no trusted DSC has kid {kid_text}; pass the issuer's DSC with --dsc"]
     tbs = sig_structure(cose.protected_bytes, cose.payload)
     for cert in candidates:
-        if _verify_with(cert, alg, cose.signature, tbs):
+        if verify_signature(cert, alg, cose.signature, tbs):
             return cert, []
     return None, [f"signature: the signature does not verify with the DSC for kid {kid_text} "
                   f"({'ES256' if alg == ES256 else 'PS256'}); the certificate was altered or signed by another key"]
