@@ -160,7 +160,7 @@ def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: da
         elif day < start:
             errors[f"{sec}.{key}"] = f"is before {start.isoformat()}; {what} cannot be that early, check the year"
         if born is not None and "date_of_birth" not in errors and born > day:
-            errors["date_of_birth"] = f"is after the {what}; check the date of birth"
+            errors["date_of_birth"] = f"is after {what}; check the date of birth"
 
     if kind == "v":
         product = event.get("product")

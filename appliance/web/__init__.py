@@ -28,7 +28,8 @@ from werkzeug.exceptions import HTTPException
 
 from appliance.errors import ApplianceError, ConfigError, InvalidInput
 from appliance.web import i18n
-from appliance.web.common import _, message_for
+from appliance.web.common import _, lang, message_for
+from appliance.web.field_messages import translate_all
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def _http_error(exc: HTTPException):
 
 
 def _invalid_input(exc: InvalidInput):
-    return _page(400, "; ".join(f"{k}: {v}" for k, v in exc.field_errors.items()))
+    return _page(400, "; ".join(f"{k}: {v}" for k, v in translate_all(exc.field_errors, lang()).items()))
 
 
 def _appliance_error(exc: ApplianceError):

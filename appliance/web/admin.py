@@ -22,6 +22,7 @@ from appliance.web.common import (
     effective_config,
     lang,
 )
+from appliance.web.field_messages import translate_all
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -56,7 +57,7 @@ def add_user():
         devices().settings.add_user(request.form.get("name", "").strip()[:40], password=request.form.get("password", "")[:200],
                                     role=request.form.get("role", ""), language=request.form.get("language", "de"))
     except InvalidInput as exc:
-        return _page({f"user_{k}": v for k, v in exc.field_errors.items()}, 422)
+        return _page({f"user_{k}": v for k, v in translate_all(exc.field_errors, lang()).items()}, 422)
     audit.info("account added by %s", current_user()["name"])
     flash(_("msg_saved"), "ok")
     return redirect(url_for("admin.index"), code=303)
@@ -79,7 +80,7 @@ def change_user(name: str):
         else:
             raise InvalidInput({"action": "unknown action"})
     except InvalidInput as exc:
-        return _page({f"user_{k}": v for k, v in exc.field_errors.items()}, 422)
+        return _page({f"user_{k}": v for k, v in translate_all(exc.field_errors, lang()).items()}, 422)
     audit.info("account %s: %s by %s", action, name, current_user()["name"])
     flash(_("msg_saved"), "ok")
     return redirect(url_for("admin.index"), code=303)
@@ -92,7 +93,7 @@ def centre():
     try:
         devices().settings.update_centre(**values)
     except InvalidInput as exc:
-        return _page(exc.field_errors, 422, values)
+        return _page(translate_all(exc.field_errors, lang()), 422, values)
     devices().apply_settings()
     audit.info("centre settings changed by %s", current_user()["name"])
     flash(_("msg_saved"), "ok")
@@ -106,7 +107,7 @@ def printer():
     try:
         devices().settings.update_devices(printer=values)
     except InvalidInput as exc:
-        return _page(exc.field_errors, 422)
+        return _page(translate_all(exc.field_errors, lang()), 422)
     audit.info("printer settings changed by %s", current_user()["name"])
     flash(_("msg_saved"), "ok")
     return redirect(url_for("admin.index"), code=303)

@@ -3,9 +3,10 @@
 German is the default. A user's language comes from ``?lang=de|en`` (remembered
 in the session and in the account), else the account's setting, else German.
 User-facing error messages come from keys here too (``msg_*``); exception text
-from the pipeline never reaches the tablet, except the English per-field
-messages of :class:`~appliance.errors.InvalidInput`, which are shown as they are
-(prefixed by the translated field label) because they name the exact problem.
+from the pipeline never reaches the tablet, except the per-field messages of
+:class:`~appliance.errors.InvalidInput`, which name the exact problem: they are
+translated by :mod:`appliance.web.field_messages` and shown beside the field,
+prefixed by its translated label.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from appliance import valuesets
 from appliance.errors import ApplianceError
+from appliance.web import field_messages
 from appliance.web.i18n import translate
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,11 @@ def field_for(path: str) -> str:
 
 
 def errors_by_field(field_errors: Mapping[str, str], lang: str) -> dict[str, str]:
+    """Form field -> its message(s) in ``lang`` (several input paths of one field joined by "; ")."""
     out: dict[str, str] = {}
-    for path, message in field_errors.items():
+    for path, raw in field_errors.items():
         field = field_for(path)
+        message = field_messages.translate(str(raw), lang)
         out[field] = f"{out[field]}; {message}" if field in out else str(message)
     return out
 

@@ -22,7 +22,7 @@ from flask import (
 
 from appliance import qr, verify
 from appliance.errors import ApplianceError, InvalidInput, PrinterError
-from appliance.web import readback
+from appliance.web import field_messages, readback
 from appliance.web.common import (
     _,
     admin_required,
@@ -131,7 +131,7 @@ def revoke(uvci: str):
                                 fraud=request.form.get("fraud") == "1")
         flash(_("msg_revoked"), "ok")
     except InvalidInput as exc:
-        flash("; ".join(exc.field_errors.values()), "error")
+        flash("; ".join(field_messages.translate_all(exc.field_errors, lang()).values()), "error")
     except ApplianceError as exc:
         flash(message_for(exc), "error")
     return redirect(url_for("records.detail", uvci=record.uvci), code=303)
