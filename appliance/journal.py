@@ -81,6 +81,12 @@ def _row_entry(row: sqlite3.Row | tuple) -> dict:
     return entry
 
 
+def person_key(personal: dict) -> str:
+    """``FNT<<GNT|dob``: who a personal record is about, for the duplicate warning."""
+    return (f"{personal.get('family_name_std') or ''}<<{personal.get('given_name_std') or ''}"
+            f"|{personal.get('date_of_birth') or ''}")
+
+
 class Journal:
     """The issuance journal. Use :meth:`open`; close with :meth:`close` (or ``with``)."""
 
@@ -186,8 +192,8 @@ class Journal:
                 self._conn.execute("INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT (name) "
                                    "DO UPDATE SET value = max(value, excluded.value)", sequence)
             if personal is not None:
-                self._conn.execute("INSERT INTO personal (uvci, json, created_at) VALUES (?, ?, ?)",
-                                   (uvci, json.dumps(personal, ensure_ascii=False), time))
+                self._conn.execute("INSERT INTO personal (uvci, json, created_at, person_key) VALUES (?, ?, ?, ?)",
+                                   (uvci, json.dumps(personal, ensure_ascii=False), time, person_key(personal)))
         self._wake()
         return {f: entry[f] for f in chain.FIELDS}
 
@@ -285,6 +291,20 @@ class Journal:
                       "json_extract(p.json, '$.family_name_std')", "json_extract(p.json, '$.given_name_std')")
             sql += " AND (" + " OR ".join(f"{f} LIKE ? ESCAPE '\\'" for f in fields) + ")"
             args += [like] * len(fields)
+        sql += " ORDER BY e.seq DESC LIMIT ?"
+        return [_record(r) for r in self._read(sql, (*args, limit))]
+
+    def same_person(self, personal: dict, *, since: datetime | None = None,
+                    limit: int = 50) -> list[CertificateRecord]:
+        """Retained certificates of the person in ``personal`` (standardised names and birth
+        date, as :meth:`append` stores them), newest first; found through an index."""
+        # personal first: the index on person_key picks the few rows, then entries by uvci
+        sql = self._RECORD.replace("FROM entries e LEFT JOIN personal p ON p.uvci = e.uvci",
+                                   "FROM personal p CROSS JOIN entries e ON e.uvci = p.uvci")
+        sql, args = sql + " AND p.person_key = ?", [person_key(personal)]
+        if since is not None:
+            sql += " AND e.time >= ?"
+            args.append(fmt_time(since))
         sql += " ORDER BY e.seq DESC LIMIT ?"
         return [_record(r) for r in self._read(sql, (*args, limit))]
 

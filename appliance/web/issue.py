@@ -169,9 +169,10 @@ def _duplicates(dcc: dict) -> list[dict]:
     """Certificates of the same person for the same event within the retention window."""
     cfg = effective_config()
     since = now() - timedelta(days=cfg.journal.retention_days)
-    family = dcc.get("nam", {}).get("fn") or dcc.get("nam", {}).get("fnt")
+    nam = dcc.get("nam", {})
+    person = {"family_name_std": nam.get("fnt"), "given_name_std": nam.get("gnt"), "date_of_birth": dcc.get("dob")}
     out = []
-    for record in devices().journal.search(family, since=since, limit=50):
+    for record in devices().journal.same_person(person, since=since, limit=50):
         if record.revoked or not record.personal:
             continue
         old = decode_record(record)

@@ -181,3 +181,49 @@ def test_bulk_append_rolls_back_as_a_whole(journal, now, make_issued):
         journal.append_bulk(specs, now=now, operator="bench")
     assert journal.last_seq() == 0
     assert journal.append("note", now=now, operator="x")["seq"] == 1
+
+
+def test_same_person_is_found_through_the_index(tmp_path, now):
+    from datetime import timedelta
+
+    from appliance.journal import Journal
+
+    with Journal.open(tmp_path / "j.sqlite") as j:
+        def issue(i, fnt, gnt, dob, when):
+            j.append("issued", now=when, operator="t", type="v", uvci=f"URN:UVCI:01:DE:X/{i}", kid=b"12345678",
+                     signature=bytes(64), country="DE",
+                     personal={"family_name_std": fnt, "given_name_std": gnt, "date_of_birth": dob, "hc1": "HC1:x"})
+        issue(1, "MUELLER", "ANNA", "1980-01-02", now - timedelta(days=20))
+        issue(2, "MUELLER", "ANNA", "1980-01-02", now)
+        issue(3, "MUELLER", "ANNA", "1980-01-03", now)      # another birth date: another person
+        issue(4, "MUELLER", "ANNAS", "1980-01-02", now)     # another given name
+        me = {"family_name_std": "MUELLER", "given_name_std": "ANNA", "date_of_birth": "1980-01-02"}
+        assert [r.uvci for r in j.same_person(me)] == ["URN:UVCI:01:DE:X/2", "URN:UVCI:01:DE:X/1"]
+        assert [r.uvci for r in j.same_person(me, since=now - timedelta(days=14))] == ["URN:UVCI:01:DE:X/2"]
+        plan = j._conn.execute("EXPLAIN QUERY PLAN SELECT uvci FROM personal WHERE person_key = ?", ("x",)).fetchall()
+        assert "personal_person" in str(plan)
+
+
+def test_migration_2_fills_the_person_key_of_existing_records(tmp_path, now):
+    import json
+    import sqlite3
+
+    from appliance import migrations
+    from appliance.journal import Journal
+
+    path = tmp_path / "j.sqlite"
+    with Journal.open(path) as j:
+        j.append("issued", now=now, operator="t", type="v", uvci="URN:UVCI:01:DE:X/1", kid=b"12345678",
+                 signature=bytes(64), country="DE",
+                 personal={"family_name_std": "WEISS", "given_name_std": None, "date_of_birth": "1991"})
+    con = sqlite3.connect(path)  # turn it back into a version-1 journal, written before the column existed
+    con.execute("DROP INDEX personal_person")
+    con.execute("ALTER TABLE personal DROP COLUMN person_key")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    assert migrations.latest() >= 2
+    with Journal.open(path) as j:
+        found = j.same_person({"family_name_std": "WEISS", "given_name_std": None, "date_of_birth": "1991"})
+        assert [r.uvci for r in found] == ["URN:UVCI:01:DE:X/1"]
+        assert json.loads(j._conn.execute("SELECT json FROM personal").fetchone()[0])["family_name_std"] == "WEISS"
