@@ -72,8 +72,9 @@ def parse_subject(text: str) -> x509.Name:
     try:
         parsed = x509.Name.from_rfc4514_string(text)
     except ValueError as exc:
+        detail = f" ({exc})" if str(exc) else " (unknown attribute or bad syntax)"
         raise InvalidInput({"subject": f"{text!r} is not a distinguished name like "
-                                       f"\"C=DE,O=...,CN=...\" ({exc})"}) from None
+                                       f"\"C=DE,O=...,CN=...\"{detail}"}) from None
     rdns = list(reversed(parsed.rdns))   # RFC 4514 writes the most specific part first
     attrs = [a for rdn in rdns for a in rdn]
     for a in attrs:
