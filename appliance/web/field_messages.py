@@ -78,6 +78,8 @@ CONVERT: dict[str, Callable[[str], str]] = {
     "script": _script,
     "groups": lambda s: s.replace(" and ", " und "),
     "fmt": lambda s: {"date": "gültiges Datum", "date-time": "gültiger Zeitpunkt"}.get(s, f"gültiger Wert ({s})"),
+    "unit": lambda s: {"days": "Tage", "hours": "Stunden"}.get(s, s),
+    "choices": lambda s: " oder ".join(s.rsplit(", ", 1)),
 }
 
 _N = r"(?P<n>-?\d+)"
@@ -186,6 +188,34 @@ TEMPLATES: list[tuple[str, str]] = [
     (r"no certificate with this UVCI was issued on this device",
      "auf diesem Gerät wurde kein Zertifikat mit dieser UVCI ausgestellt"),
     (r"this certificate is already revoked", "dieses Zertifikat ist bereits widerrufen"),
+    # appliance.settings (admin pages: accounts, centre profile, printer and GPIO overrides);
+    # role and language codes as the admin's drop-downs show them, setting keys stay as they are
+    (r"use 1-40 letters, digits, dot, dash or underscore, starting with a letter or digit",
+     ("bitte 1 bis 40 Buchstaben, Ziffern, Punkte, Binde- oder Unterstriche verwenden, "
+      "am Anfang ein Buchstabe oder eine Ziffer")),
+    (r"must be staff or admin", "muss Personal oder Administrator sein"),
+    (rf"must have at least {_N} characters", "muss mindestens {n} Zeichen lang sein"),
+    (r"must be de or en", "muss de (Deutsch) oder en (Englisch) sein"),
+    (r"an account with this name exists already; choose another name",
+     "ein Konto mit diesem Namen gibt es schon; bitte einen anderen Namen wählen"),
+    (r"no such account", "dieses Konto gibt es nicht"),
+    (r"is not a centre setting", "ist keine Einstellung des Zentrums"),
+    (r"is not a setting", "ist keine bekannte Einstellung"),
+    (r"must be a whole number", "muss eine ganze Zahl sein"),
+    (rf"must be a whole number \({_N} to {_M} (?P<unit>days|hours)\)",
+     "muss eine ganze Zahl sein ({n} bis {m} {unit})"),
+    (rf"must be {_N} to {_M} (?P<unit>days|hours)", "muss {n} bis {m} {unit} betragen"),
+    (rf"must be at most {_N} characters", "darf höchstens {n} Zeichen lang sein"),
+    (rf"must be {_N} to {_M} characters", "muss {n} bis {m} Zeichen lang sein"),
+    (rf"must be capital letters and digits, at most {_N}",
+     "darf nur Großbuchstaben und Ziffern enthalten, höchstens {n} Zeichen"),
+    (r"must be two capital letters, e\.g\. (?P<example>\S+)",
+     "muss aus zwei Großbuchstaben bestehen, z. B. {example}"),
+    (r"must be a product code", "muss ein Impfstoff-Code sein"),
+    (r"must be a test type code", "muss ein Code einer Testart sein"),
+    (r"must be a test device code", "muss ein Code eines Antigentests sein"),
+    (r"must be a time zone such as (?P<example>\S+)", "muss eine Zeitzone sein, z. B. {example}"),
+    (r"must be one of (?P<choices>\w+(?:, \w+)+)", "muss {choices} sein"),
     # appliance.schema (via payload.validate_dcc); keys, patterns and value-set names stay as they are
     (r"(?P<keys>[\w, ]+) is a required property", "Pflichtangabe „{keys}“ fehlt"),
     (r"has (?P<groups>[vtr](?: and [vtr])+); a certificate holds exactly one of v, t or r",

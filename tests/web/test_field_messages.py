@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance import form, names, payload, uvci, valuesets
+from appliance import settings as app_settings
 from appliance.config import DeviceSection, IssueSection
 from appliance.errors import InvalidInput
 from appliance.samples import example_input
@@ -217,6 +218,52 @@ def _other_messages() -> list[str]:
     return out
 
 
+#: every centre field twice wrong where it can be: a value that is no whole number, and one that fails the check
+CENTRE_WRONG_TYPE = {key: "zwölf" for key, (typ, _, _) in app_settings.CENTRE_FIELDS.items() if typ is int}
+CENTRE_FAILING = {
+    "name": "x" * 81, "issuer": "x" * 81, "uvci_issuer": "demo-1", "country": "deu", "default_product": "x" * 41,
+    "default_test_type": "x" * 41, "default_test_device": "x" * 41, "test_centre": "x" * 81,
+    "timezone": "Mars/Olympus_Mons", "validity_days_v": 0, "validity_hours_t": 169, "validity_days_r": 366,
+    "retention_days": 91,
+}
+
+
+def _settings_messages(state_dir) -> list[str]:
+    """Every message of appliance.settings (the admin pages), produced by the Settings API itself."""
+    store = app_settings.Settings.open(state_dir)
+    store.add_user("anna", password="correct horse", role="staff")
+    calls = [
+        lambda: store.add_user("-bad name", password="short", role="root", language="fr"),
+        lambda: store.add_user("x" * 41, password="correct horse", role="staff"),
+        lambda: store.add_user(5, password=None, role=None, language=None),
+        lambda: store.add_user("anna", password="correct horse", role="admin"),   # exists already
+        lambda: store.set_password("anna", "1234567"), lambda: store.set_password("nobody", "correct horse"),
+        lambda: store.set_language("anna", "fr"), lambda: store.set_language("nobody", "en"),
+        lambda: store.set_role("anna", "root"), lambda: store.set_role("nobody", "admin"),
+        lambda: store.set_active("nobody", False),
+        lambda: store.update_centre(**CENTRE_WRONG_TYPE), lambda: store.update_centre(**CENTRE_FAILING),
+        lambda: store.update_centre(colour="blue", name="ok"),
+        lambda: store.update_devices(printer={"kind": "fax", "port": "eighty", "paper_width_mm": 5.5,
+                                              "colour": "red"},
+                                     gpio={"green": "x", "button": [], "laser": 1}),
+        lambda: store.update_devices(printer={"kind": "network"}, gpio={"red": "17", "enabled": "yes"}),  # fine
+    ]
+    out: list[str] = []
+    fields: set[str] = set()
+    for call in calls[:-1]:
+        with pytest.raises(InvalidInput) as info:
+            call()
+        out += _messages(info.value)
+        fields.update(info.value.field_errors)
+    calls[-1]()
+    store.close()
+    # each centre field, each account field and the bad device keys gave a message
+    assert set(app_settings.CENTRE_FIELDS) | {"name", "role", "password", "language", "colour"} <= fields
+    assert {"printer.kind", "printer.port", "printer.paper_width_mm", "printer.colour", "gpio.green",
+            "gpio.button", "gpio.laser"} <= fields
+    return out
+
+
 #: English messages the generators above cannot reach (schema rules the form already prevents),
 #: so that every template of the table is checked at least once
 UNREACHED = [
@@ -231,8 +278,13 @@ UNREACHED = [
 
 
 @pytest.fixture(scope="module")
-def produced() -> list[str]:
-    return sorted(set(_hand_written_messages() + _dcc_messages() + _other_messages()))
+def settings_messages(tmp_path_factory) -> list[str]:
+    return sorted(set(_settings_messages(tmp_path_factory.mktemp("state"))))
+
+
+@pytest.fixture(scope="module")
+def produced(settings_messages) -> list[str]:
+    return sorted(set(_hand_written_messages() + _dcc_messages() + _other_messages() + settings_messages))
 
 
 def test_every_produced_message_has_a_german_text(produced):
@@ -251,6 +303,20 @@ def test_every_template_is_used_and_checked(produced):
     unused = [TEMPLATES[i][0] for i, (pattern, _) in enumerate(_COMPILED)
               if not any(pattern.fullmatch(m) for m in pieces)]
     assert unused == []
+
+
+def test_every_settings_message_has_a_german_text(settings_messages):
+    """The admin pages (accounts, centre profile, printer and GPIO) show appliance.settings' messages."""
+    assert len(settings_messages) >= 20
+    for message in settings_messages:
+        _assert_german(message)
+    german = {translate(m, "de") for m in settings_messages}
+    assert {"muss mindestens 8 Zeichen lang sein", "muss Personal oder Administrator sein",
+            "dieses Konto gibt es nicht", "ist keine Einstellung des Zentrums", "ist keine bekannte Einstellung",
+            "muss eine ganze Zahl sein", "muss eine ganze Zahl sein (1 bis 168 Stunden)",
+            "muss 1 bis 730 Tage betragen", "darf höchstens 80 Zeichen lang sein",
+            "muss aus zwei Großbuchstaben bestehen, z. B. DE", "muss eine Zeitzone sein, z. B. Europe/Berlin",
+            "muss file, network, usb, serial oder device sein"} <= german
 
 
 def test_values_inside_messages_are_kept_and_dates_read_german():
