@@ -2,7 +2,7 @@
 // 1. The two indicators: the overlay when /status.json stops answering (tablet cannot
 //    reach the device) and the hub badge computed by the server.
 // 2. The live preview of the standardised names and the dose assistant's options.
-// 3. Camera scanning on the verify page with the browser's BarcodeDetector.
+// 3. Camera scanning on the verify page: the browser's BarcodeDetector, else the vendored jsQR.
 // 4. The Issue button disables itself after the first tap (the server is idempotent anyway).
 "use strict";
 
@@ -69,26 +69,74 @@
     });
   });
 
-  // camera scan (verify page)
-  const scan = document.getElementById("scan");
-  if (scan && "BarcodeDetector" in window && navigator.mediaDevices) {
+  // camera scan (verify page): the browser's BarcodeDetector where it has one, else jsQR
+  // (static/vendor/jsQR.js, loaded by the verify page only) on frames drawn into a canvas.
+  const MAX_SIDE = 960;                                   // decode frames at most this large
+  function decodeImageData(img) {
+    if (typeof window.jsQR !== "function" || !img) return null;
+    const code = window.jsQR(img.data, img.width, img.height, { inversionAttempts: "dontInvert" });
+    return code && code.data ? code.data : null;
+  }
+  window.applianceScan = { decodeImageData: decodeImageData };
+
+  async function barcodeDetector() {
+    if (!("BarcodeDetector" in window)) return null;
+    try {
+      const formats = window.BarcodeDetector.getSupportedFormats ? await window.BarcodeDetector.getSupportedFormats() : ["qr_code"];
+      return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+    } catch (e) { return null; }
+  }
+
+  function frameReader(video) {                          // video frame -> text or null, via jsQR
+    const canvas = document.createElement("canvas");
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    return () => {
+      const w = video.videoWidth, h = video.videoHeight;
+      if (!w || !h) return null;
+      const k = Math.min(1, MAX_SIDE / Math.max(w, h));
+      canvas.width = Math.round(w * k); canvas.height = Math.round(h * k);
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      return decodeImageData(ctx.getImageData(0, 0, canvas.width, canvas.height));
+    };
+  }
+
+  function setUpScan() {
+    const scan = document.getElementById("scan");
+    const video = document.getElementById("camera");
+    const field = document.getElementById("hc1");
+    if (!scan || !video || !field || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    const hasDetector = "BarcodeDetector" in window;
+    if (!hasDetector && typeof window.jsQR !== "function") return;
     scan.hidden = false;
     scan.addEventListener("click", async () => {
-      const video = document.getElementById("camera");
+      if (scan.disabled) return;
+      scan.disabled = true;
+      let stream = null;
+      const stop = () => { if (stream) stream.getTracks().forEach((t) => t.stop()); stream = null; video.hidden = true; };
       try {
-        const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-        const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+        const detector = await barcodeDetector();
+        if (!detector && typeof window.jsQR !== "function") throw new Error("no QR decoder");
+        stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
         video.srcObject = stream; video.hidden = false; await video.play();
+        const read = detector
+          ? async () => { const codes = await detector.detect(video).catch(() => []); return codes.length ? codes[0].rawValue : null; }
+          : frameReader(video);
+        const found = (text) => {                        // the one path after a detection
+          stop();
+          field.value = text;
+          scan.form.submit();
+        };
         const tick = async () => {
-          const codes = await detector.detect(video).catch(() => []);
-          if (codes.length) {
-            document.getElementById("hc1").value = codes[0].rawValue;
-            stream.getTracks().forEach((t) => t.stop()); video.hidden = true;
-            scan.form.submit();
-          } else { requestAnimationFrame(tick); }
+          if (!stream) return;
+          const text = await read();
+          if (typeof text === "string" && text.startsWith("HC1:")) { found(text); return; }
+          if (detector) requestAnimationFrame(tick); else setTimeout(tick, 150);
         };
         tick();
-      } catch (e) { video.hidden = true; }
+      } catch (e) { stop(); scan.disabled = false; }
     });
   }
+  // after every deferred script has run: the verify page's jsQR.js comes after this file
+  if (document.readyState === "complete") setUpScan();
+  else window.addEventListener("load", setUpScan, { once: true });
 })();
