@@ -23,13 +23,15 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from appliance import RELEASE_DATE, chain, dsc, encode, payload, sign, verify
-from appliance import uvci as uvci_mod
+from appliance import RELEASE_DATE
+from appliance.journal import chain
+from appliance.dcc import dsc, encode, payload, sign, verify
+from appliance.dcc import uvci as uvci_mod
 from appliance.config import Config
 from appliance.devices.clock import Clock, check_clock, hard_problems
 from appliance.devices.signer import Signer
 from appliance.errors import ClockNotTrusted, DscError, InvalidInput, JournalCorrupt, JournalError, SigningError
-from appliance.journal import Journal, fmt_time
+from appliance.journal.journal import Journal, fmt_time
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("appliance.audit")

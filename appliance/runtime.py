@@ -135,8 +135,8 @@ def build_devices(config, *, clock=None, signer=None, with_panel: bool = True) -
     from appliance.devices.clock import SystemClock
     from appliance.devices.signer import build_signer
     from appliance.issue import Issuer
-    from appliance.journal import Journal
-    from appliance.printing import PrintService
+    from appliance.journal.journal import Journal
+    from appliance.printing.service import PrintService
     from appliance.settings import Settings
 
     state = Path(config.state_dir)

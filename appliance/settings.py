@@ -29,7 +29,7 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from appliance.atomic import write_atomic
+from appliance.util.atomic import write_atomic
 from appliance.errors import ConfigError, InvalidInput
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,13 @@ import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from appliance import qr
-from appliance.base45 import b45decode, b45encode
-from appliance.bench import median_ms
+from appliance.dcc import qr
+from appliance.dcc.base45 import b45decode, b45encode
+from appliance.benchmarks.runner import median_ms
 from appliance.devices.signer import SoftwareSigner
-from appliance.encode import to_hc1
-from appliance.sign import sign_dcc
-from appliance.verify import verify
+from appliance.dcc.encode import to_hc1
+from appliance.dcc.sign import sign_dcc
+from appliance.dcc.verify import verify
 
 log = logging.getLogger(__name__)
 

@@ -20,13 +20,13 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from appliance import form
-from appliance.bench import percentile
+from appliance.dcc import form
+from appliance.benchmarks.runner import percentile
 from appliance.config import load_config
 from appliance.devices.clock import SystemClock
 from appliance.devices.signer import SoftwareSigner
 from appliance.issue import Issuer
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 
@@ -80,7 +80,7 @@ def _issue_times(config, signer, n: int) -> tuple[list[float], float]:
     flag = state / "ntp-synchronized"
     flag.touch()  # the benchmark measures issuing, not clock policy
     clock = SystemClock(ntp_flag=flag, rtc_paths=(), timedatectl=None)
-    data = json.loads(resources.files("appliance").joinpath("examples/vaccination.json").read_text("utf-8"))
+    data = json.loads(resources.files("appliance.dcc").joinpath("examples/vaccination.json").read_text("utf-8"))
     req = form.parse_input(data, type="v", device=config.device, now=clock.now())
     times = []
     with Journal.open(state / "journal.sqlite") as journal:
@@ -117,7 +117,7 @@ def _issue_rows(name: str, times: list[float], per_s: float) -> list[tuple[str, 
 
 def _softhsm_rows(ctx, n: int) -> list[tuple[str, str, str]]:
     from appliance.benchmarks import signers
-    from appliance.devices import softtokens
+    from appliance.keys import softtokens
 
     if not softtokens.softhsm_available():
         return [("issue end-to-end p50 (SoftHSM2 key)", "SoftHSM2 not installed", "<= 10 ms")]

@@ -17,8 +17,8 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance import base45, encode, form, payload, sign
-from appliance.bench import median_ms
+from appliance.dcc import base45, encode, form, payload, sign
+from appliance.benchmarks.runner import median_ms
 from appliance.config import DeviceSection, IssueSection
 from appliance.devices.signer import SoftwareSigner
 
@@ -26,7 +26,7 @@ NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 
 
 def _example_request():
-    data = json.loads(resources.files("appliance").joinpath("examples/vaccination.json").read_text("utf-8"))
+    data = json.loads(resources.files("appliance.dcc").joinpath("examples/vaccination.json").read_text("utf-8"))
     return form.parse_input(data, type="v", device=DeviceSection(), now=NOW)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from appliance.bench import median_ms
+from appliance.benchmarks.runner import median_ms
 from appliance.config import load_config
 from appliance.devices.signer import SoftwareSigner
-from appliance.encode import to_hc1
-from appliance.receipt import build_receipt, receipt_preview_png
-from appliance.sign import sign_dcc
+from appliance.dcc.encode import to_hc1
+from appliance.printing.receipt import build_receipt, receipt_preview_png
+from appliance.dcc.sign import sign_dcc
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 SAMPLE = {
@@ -48,7 +48,7 @@ def run(ctx) -> list[tuple[str, str, str]]:
 
 
 def _queue_round_trip(ctx, args: dict, repeat: int) -> tuple[str, str, str]:
-    from appliance.printing import PrintService
+    from appliance.printing.service import PrintService
 
     config = load_config(env={}, state_dir=ctx.tmp, overrides={"printer": {"kind": "file"}})
     service = PrintService(config, clock=lambda: NOW)

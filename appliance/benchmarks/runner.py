@@ -52,7 +52,7 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 def module_names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_"))
+    return sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if not m.name.startswith("_") and m.name != "runner")
 
 
 def run(only: list[str] | None = None, *, quick: bool = False) -> list[tuple[str, list[Row]]]:

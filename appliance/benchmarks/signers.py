@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from appliance import sign
+from appliance.dcc import sign
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,11 @@ DCC = {"ver": "1.3.0", "nam": {"fn": "Musterfrau-Gößinger", "fnt": "MUSTERFRAU
 
 def _to_hc1(cose: bytes) -> str:
     try:
-        from appliance.encode import to_hc1
+        from appliance.dcc.encode import to_hc1
     except ImportError:  # the codec module is not there: the same steps by hand
         import zlib
 
-        from appliance.base45 import b45encode
+        from appliance.dcc.base45 import b45encode
 
         return "HC1:" + b45encode(zlib.compress(cose, 9))
     return to_hc1(cose)
@@ -65,7 +65,7 @@ def provision_token(env: dict, overrides: dict, state_dir: str) -> str:
     """In a fresh process: key on the token, lab CA, DSC imported. Returns the kid (base64)."""
     os.environ.update(env)
     from appliance.config import load_config
-    from appliance.provision import lab_provision
+    from appliance.keys.provision import lab_provision
 
     config = load_config(env={}, overrides=overrides, state_dir=state_dir)
     return lab_provision(config, now=datetime.now(timezone.utc), subject="C=DE,O=Benchmark,CN=DSC bench")
@@ -115,7 +115,7 @@ def _token_rows(name: str, token_cls, folder: Path, seconds: float) -> list[tupl
 
 
 def run(ctx) -> list[tuple[str, str, str]]:
-    from appliance.devices import softtokens
+    from appliance.keys import softtokens
     from appliance.devices.signer import SoftwareSigner
 
     seconds = 0.5 if ctx.quick else 2.0

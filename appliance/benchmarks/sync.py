@@ -23,8 +23,8 @@ from appliance.devices.hub_client import HttpHubClient
 from appliance.devices.signer import SoftwareSigner
 from appliance.hub import DB_FILE
 from appliance.hub.store import HubStore
-from appliance.journal import Journal
-from appliance.sync import SyncAgent
+from appliance.journal.journal import Journal
+from appliance.sync.agent import SyncAgent
 
 log = logging.getLogger(__name__)
 

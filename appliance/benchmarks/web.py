@@ -135,7 +135,7 @@ def measure(folder: Path, signer: dict, token_env: dict, count: int) -> dict:
 
 
 def _rows(name: str, result: dict) -> list[tuple[str, str, str]]:
-    from appliance.bench import percentile
+    from appliance.benchmarks.runner import percentile
     lat = result["latencies"]
     rows = [(f"web ({name}): submit->result p50, {CLIENTS} clients", f"{percentile(lat, 50):.1f} ms" if lat else "-", ""),
             (f"web ({name}): submit->result p95, {CLIENTS} clients", f"{percentile(lat, 95):.1f} ms" if lat else "-",
@@ -147,7 +147,7 @@ def _rows(name: str, result: dict) -> list[tuple[str, str, str]]:
 
 
 def run(ctx) -> list[tuple[str, str, str]]:
-    from appliance.devices import softtokens
+    from appliance.keys import softtokens
     count = 100 if ctx.quick else 1000
     rows = _rows("software key", measure(Path(ctx.tmp) / "web-software", {"kind": "software"}, {}, count))
     if not softtokens.softhsm_available():

@@ -76,7 +76,7 @@ port = {web_port}
 
 def _signer_section(state: Path, software: bool) -> dict:
     """SoftHSM2 when installed (key made on the token), else the software key."""
-    from appliance.devices import softtokens
+    from appliance.keys import softtokens
 
     if not software and softtokens.softhsm_available():
         token = softtokens.SoftHsmToken(state / "softhsm")
@@ -103,7 +103,7 @@ def _prepare(args) -> tuple[Path, Path]:
 
 
 def _issue_samples(devices, config, out: Path, now: datetime) -> None:
-    from appliance import form, qr, samples, verify
+    from appliance.dcc import form, qr, samples, verify
 
     out.mkdir(exist_ok=True)
     for t, name in TYPES.items():
@@ -153,7 +153,7 @@ def _start_hub(state: Path, device_id: str, dsc_pem: bytes, port: int) -> tuple[
 def run(args) -> int:
     from cryptography.hazmat.primitives import serialization
 
-    from appliance import provision
+    from appliance.keys import provision
     from appliance.cli import config_from_env
     from appliance.runtime import build_devices
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from appliance import dsc as dsc_mod
+from appliance.dcc import dsc as dsc_mod
 from appliance.errors import DscError, UsageError
 
 

@@ -11,7 +11,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from appliance import batch, dsc
+from appliance.sync import batches
+from appliance.dcc import dsc
 from appliance.errors import DecodeError, HubError, UsageError
 
 HELP = "the central hub: serve | register-device | import"
@@ -91,7 +92,7 @@ def run_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"{args.file}: cannot read ({exc.strerror})") from None
     try:
-        parts = batch.split_bundle(data)
+        parts = batches.split_bundle(data)
     except DecodeError as exc:
         raise HubError(f"{args.file}: {exc}; nothing imported") from None
     config = _config()

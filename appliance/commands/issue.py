@@ -15,7 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
-from appliance.atomic import write_atomic
+from appliance.util.atomic import write_atomic
 from appliance.errors import InvalidInput, UsageError
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ QR_KINDS = {".png": "png", ".svg": "svg"}
 
 def register(sub) -> None:
     p = sub.add_parser("issue", help="issue one certificate from a JSON input file",
-                       description="Issue one certificate. The input is the form's JSON (see appliance/examples).")
+                       description="Issue one certificate. The input is the form's JSON (see appliance/dcc/examples).")
     p.add_argument("--type", required=True, choices=("v", "t", "r"), help="v vaccination, t test, r recovery")
     p.add_argument("--input", required=True, metavar="FILE.json", help="the person and event data")
     p.add_argument("--json", action="store_true", help='print {"uvci","hc1","type","kid","expires_at"}')
@@ -61,12 +61,12 @@ def read_input(path: str) -> dict:
 
 
 def run(args) -> int:
-    from appliance import form
+    from appliance.dcc import form
     from appliance.cli import config_from_env
     from appliance.devices.clock import SystemClock
     from appliance.devices.signer import build_signer
     from appliance.issue import Issuer
-    from appliance.journal import Journal
+    from appliance.journal.journal import Journal
 
     qr_path = Path(args.qr) if args.qr else None
     if qr_path is not None:  # checked before issuing: an unknown format must not cost a certificate
@@ -98,7 +98,7 @@ def run(args) -> int:
 
 
 def write_qr(path: Path, hc1: str, *, ecc: str) -> None:
-    from appliance import qr
+    from appliance.dcc import qr
 
     if QR_KINDS[path.suffix.lower()] == "svg":
         write_atomic(path, qr.qr_svg(hc1, ecc=ecc).encode("utf-8"))
@@ -108,7 +108,7 @@ def write_qr(path: Path, hc1: str, *, ecc: str) -> None:
 
 def print_receipt(config, journal, issued) -> int:
     """Submit to the print queue and wait; a printer that does not take it is reported, not fatal."""
-    from appliance.printing import PrintService  # lazily: printer libraries load only when asked
+    from appliance.printing.service import PrintService  # lazily: printer libraries load only when asked
 
     service = PrintService(config, journal=journal)
     service.start()

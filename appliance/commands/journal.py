@@ -43,7 +43,7 @@ def register(sub) -> None:
 
 
 def _open(config, *, create: bool = False):
-    from appliance.journal import Journal
+    from appliance.journal.journal import Journal
 
     return Journal.open(config.state_dir / JOURNAL_FILE, create=create)
 
@@ -64,9 +64,9 @@ def run_verify(args) -> int:
 def run_export(args) -> int:
     from pathlib import Path
 
-    from appliance.batch import sign_batch
+    from appliance.sync.batches import sign_batch
     from appliance.cli import config_from_env
-    from appliance.atomic import write_atomic
+    from appliance.util.atomic import write_atomic
     from appliance.devices.clock import SystemClock
     from appliance.devices.signer import build_signer
 

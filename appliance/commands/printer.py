@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 def _service():
     from appliance.cli import config_from_env
-    from appliance.printing import PrintService
+    from appliance.printing.service import PrintService
 
     return PrintService(config_from_env())
 
@@ -51,7 +51,7 @@ def run_status(args) -> int:
 
 
 def run_test(args) -> int:
-    from appliance.receipt import build_test_page
+    from appliance.printing.receipt import build_test_page
 
     service = _service()
     try:

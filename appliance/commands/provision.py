@@ -11,8 +11,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from appliance.atomic import write_atomic
-from appliance import dsc, labca, provision
+from appliance.util.atomic import write_atomic
+from appliance.dcc import dsc
+from appliance.keys import labca, provision
 from appliance.errors import ApplianceError, InvalidInput, UsageError
 
 HELP = "provision the signing key, the DSC and staff accounts"

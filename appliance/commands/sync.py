@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from appliance.cli import config_from_env
     from appliance.devices.hub_client import HttpHubClient
     from appliance.devices.signer import build_signer
-    from appliance.journal import Journal
-    from appliance.sync import SyncAgent
+    from appliance.journal.journal import Journal
+    from appliance.sync.agent import SyncAgent
 
     config = config_from_env()
     client = HttpHubClient.from_config(config)

@@ -13,9 +13,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from appliance import dsc
+from appliance.dcc import dsc
 from appliance.errors import ApplianceError, UsageError
-from appliance.verify import verify
+from appliance.dcc.verify import verify
 
 DEVICE_DSCS = ("dsc.pem", "software-signer/dsc.pem")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import zlib
 
-from appliance.base45 import b45encode
+from appliance.dcc.base45 import b45encode
 
 HC1_PREFIX = "HC1:"
 ZLIB_LEVEL = 9

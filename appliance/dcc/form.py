@@ -5,7 +5,7 @@
 ``vaccination.date``; ``input`` for the structure itself). Messages say what to
 enter and never repeat the value (it may be personal data). The input format is
 documented in the README ("Certificate input") and shown by
-``appliance/examples/*.json``.
+``appliance/dcc/examples/*.json``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from appliance import names, payload, valuesets
+from appliance.dcc import names, payload, valuesets
 from appliance.errors import InvalidInput
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -37,12 +37,12 @@ import unicodedata
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
-from appliance import doses, schema, valuesets
+from appliance.dcc import doses, schema, valuesets
 from appliance.errors import InvalidInput
 
 if TYPE_CHECKING:  # pragma: no cover
     from appliance.config import IssueSection
-    from appliance.form import IssueRequest
+    from appliance.dcc.form import IssueRequest
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The packaged example inputs (``appliance/examples/*.json``), with their dates kept current.
+"""The packaged example inputs (``appliance/dcc/examples/*.json``), with their dates kept current.
 
 A test certificate is only issued while its sample is fresh, and a recovery's
 validity must not have ended, so the demo, the benchmarks and tests that run on
@@ -17,7 +17,7 @@ FILES = {"v": "vaccination.json", "t": "test.json", "r": "recovery.json"}
 
 def example_path(dcc_type: str):
     """The packaged example file for ``v``, ``t`` or ``r`` (a Traversable)."""
-    return resources.files("appliance").joinpath("examples", FILES[dcc_type])
+    return resources.files("appliance.dcc").joinpath("examples", FILES[dcc_type])
 
 
 def example_input(dcc_type: str, *, now: datetime | None = None) -> dict:

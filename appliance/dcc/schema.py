@@ -33,7 +33,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from rfc3339_validator import validate_rfc3339
 
-from appliance import valuesets
+from appliance.dcc import valuesets
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def format_checker() -> FormatChecker:
 
 @functools.cache
 def _schema() -> dict:
-    ref = resources.files("appliance") / "data" / "schema" / SCHEMA_FILE
+    ref = resources.files("appliance.dcc") / "data" / "schema" / SCHEMA_FILE
     return json.loads(ref.read_text(encoding="utf-8"))
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import cbor2
 
-from appliance import dsc
+from appliance.dcc import dsc
 from appliance.devices.signer import ES256, Signer
 from appliance.errors import DscError, SigningError
 

@@ -152,7 +152,7 @@ class ValueSets:
 
 
 def _read(filename: str) -> dict:
-    ref = resources.files("appliance") / "data" / "valuesets" / filename
+    ref = resources.files("appliance.dcc") / "data" / "valuesets" / filename
     return json.loads(ref.read_text(encoding="utf-8"))
 
 

@@ -28,11 +28,11 @@ from typing import Any, Sequence
 import cbor2
 from cryptography import x509
 
-from appliance import base45, dsc
-from appliance.cose import ES256, PS256, CoseSign1, parse_cose, verify_signature
-from appliance.encode import HC1_PREFIX
+from appliance.dcc import base45, dsc
+from appliance.dcc.cose import ES256, PS256, CoseSign1, parse_cose, verify_signature
+from appliance.dcc.encode import HC1_PREFIX
 from appliance.errors import DecodeError
-from appliance.sign import sig_structure
+from appliance.dcc.sign import sig_structure
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ def _dates_tolerated(dcc: dict) -> dict:
 
 def schema_problems(dcc: Any) -> list[str]:
     """The JSON schema 1.3.x (with format checks) and exactly one of v/t/r; empty = valid."""
-    from appliance import schema
+    from appliance.dcc import schema
 
     if not isinstance(dcc, dict):
         return ["schema: the payload is not a JSON object"]
@@ -199,7 +199,7 @@ def schema_problems(dcc: Any) -> list[str]:
 
 def valueset_problems(dcc: Any) -> list[str]:
     """Codes outside the EU value sets (the schema itself does not check them); empty = all known."""
-    from appliance import schema
+    from appliance.dcc import schema
 
     return [f"schema: {p}" for p in schema.check_valuesets(dcc)] if isinstance(dcc, dict) else []
 

@@ -35,7 +35,7 @@ from typing import Protocol, Sequence, runtime_checkable
 
 from cryptography import x509
 
-from appliance import dsc
+from appliance.dcc import dsc
 
 log = logging.getLogger(__name__)
 

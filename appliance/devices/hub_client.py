@@ -16,7 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from appliance import batch
+from appliance.sync import batches
 from appliance.errors import ConfigError, HubError, HubUnreachable
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _answer(status: int, body: dict | None, reason: str, what: str) -> int:
 
 
 def _batch_path(batch_bytes: bytes) -> str:
-    return f"/api/v1/devices/{quote(batch.peek_device_id(batch_bytes), safe='')}/batches"
+    return f"/api/v1/devices/{quote(batches.peek_device_id(batch_bytes), safe='')}/batches"
 
 
 class HttpHubClient:

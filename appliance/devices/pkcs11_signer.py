@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from appliance import dsc
+from appliance.dcc import dsc
 from appliance.devices.pkcs11_token import Token
 from appliance.errors import ConfigError, DscError, SignerUnavailable
 

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from appliance.atomic import write_atomic
+from appliance.util.atomic import write_atomic
 from appliance.errors import ConfigError, PrinterUnavailable
 
 log = logging.getLogger(__name__)

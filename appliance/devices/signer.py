@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from appliance.atomic import write_atomic
-from appliance import dsc
+from appliance.util.atomic import write_atomic
+from appliance.dcc import dsc
 from appliance.errors import SignerUnavailable
 
 log = logging.getLogger(__name__)

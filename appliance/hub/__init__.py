@@ -12,7 +12,7 @@ from typing import Callable
 
 from flask import Flask
 
-from appliance import batch
+from appliance.sync import batches
 from appliance.hub.auth import ensure_token
 from appliance.hub.store import HubStore
 
@@ -36,7 +36,7 @@ def create_hub_app(config, *, store: HubStore | None = None,
         HUB_TOKEN=ensure_token(config.state_dir),
         HUB_NOW=now or (lambda: datetime.now(timezone.utc)),
         HUB_MAX_ENTRIES=config.hub.max_batch,
-        MAX_CONTENT_LENGTH=batch.MAX_BATCH_BYTES + 1024,
+        MAX_CONTENT_LENGTH=batches.MAX_BATCH_BYTES + 1024,
     )
     app.register_blueprint(api.bp)
     app.register_blueprint(views.bp)

@@ -18,7 +18,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from appliance import batch
+from appliance.sync import batches
 from appliance.errors import InvalidInput
 from appliance.hub import reports
 from appliance.hub.auth import require_token
@@ -71,7 +71,7 @@ def post_batch(device_id: str):
     try:
         data = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        return _error(413, f"batch is larger than {batch.MAX_BATCH_BYTES} bytes; send fewer entries per batch")
+        return _error(413, f"batch is larger than {batches.MAX_BATCH_BYTES} bytes; send fewer entries per batch")
     try:
         accepted = accept(_store(), data, now=current_app.config["HUB_NOW"](), url_device_id=device_id,
                           max_entries=current_app.config["HUB_MAX_ENTRIES"])
@@ -83,7 +83,7 @@ def post_batch(device_id: str):
 
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(_exc):
-    return _error(413, f"request is larger than {batch.MAX_BATCH_BYTES} bytes; send fewer entries per batch")
+    return _error(413, f"request is larger than {batches.MAX_BATCH_BYTES} bytes; send fewer entries per batch")
 
 
 @bp.errorhandler(InvalidInput)

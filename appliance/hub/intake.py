@@ -18,8 +18,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from appliance import batch as batches
-from appliance import chain
+from appliance.sync import batches
+from appliance.journal import chain
 from appliance.errors import DecodeError, HubError
 from appliance.hub.store import HubStore
 

@@ -21,7 +21,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from appliance import chain, dsc
+from appliance.journal import chain
+from appliance.dcc import dsc
 from appliance.errors import HubError
 from appliance.hub.schema import SCHEMA
 

@@ -30,8 +30,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from appliance import chain, migrations
-from appliance.migrations import store
+from appliance.journal import chain, migrations
+from appliance.journal import sqlite as store
 from appliance.errors import JournalCorrupt, JournalError
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from appliance import migrations
+from appliance.journal import migrations
 from appliance.errors import JournalCorrupt, JournalError
 
 log = logging.getLogger(__name__)

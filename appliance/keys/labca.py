@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-from appliance.atomic import write_atomic
-from appliance import dsc
+from appliance.util.atomic import write_atomic
+from appliance.dcc import dsc
 from appliance.errors import InvalidInput
 
 log = logging.getLogger(__name__)

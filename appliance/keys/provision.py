@@ -22,9 +22,9 @@ from typing import Any, Callable
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from appliance.atomic import write_atomic
-from appliance import csr as csrmod
-from appliance import dsc
+from appliance.util.atomic import write_atomic
+from appliance.keys import csr as csrmod
+from appliance.dcc import dsc
 from appliance.devices.pkcs11_signer import (DSC_FILE, PENDING_SUFFIX, PREVIOUS_SUFFIX, load_dsc, read_pin,
                                              same_key, signer_target)
 from appliance.devices.pkcs11_token import Token
@@ -226,7 +226,7 @@ def lab_provision(config, *, now: datetime, subject: str = "C=DE,O=Demo,CN=DSC d
 
     Idempotent: a device that already has a DSC for its key is left as it is.
     """
-    from appliance import labca
+    from appliance.keys import labca
 
     token, key_label = open_token(config)
     try:

@@ -28,7 +28,7 @@ from escpos.constants import QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q, QR_ECLEVE
 from escpos.printer import Dummy
 from PIL import Image, ImageDraw, ImageFont
 
-from appliance import qr
+from appliance.dcc import qr
 from appliance.errors import ConfigError, PrinterError
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def _fmt_time(value: datetime | str) -> str:
 
 
 def _display(name: str, code: str) -> str:
-    from appliance import valuesets  # imported here: the value sets are only read when a receipt is made
+    from appliance.dcc import valuesets  # imported here: the value sets are only read when a receipt is made
     sets = valuesets.load()
     de, en = sets.display(name, code, "de"), sets.display(name, code, "en")
     return en if de == en else f"{de} / {en}"

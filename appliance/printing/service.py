@@ -24,8 +24,8 @@ from typing import Callable
 
 from appliance.devices.printer import ReceiptPrinter, UnusablePrinter, build_printer
 from appliance.errors import ApplianceError, PrinterError
-from appliance.print_queue import FILENAME, PrintQueue
-from appliance.receipt import build_receipt, layout_for, receipt_preview_png
+from appliance.printing.queue import FILENAME, PrintQueue
+from appliance.printing.receipt import build_receipt, layout_for, receipt_preview_png
 
 log = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL_S = 600.0
@@ -266,7 +266,7 @@ def _printer_or_reason(config) -> ReceiptPrinter:
 
 def _dcc_of(hc1: str) -> dict:
     """The DCC inside an HC1 string (no signature check: it is our own, from the journal)."""
-    from appliance import verify
+    from appliance.dcc import verify
 
     cose = verify.parse_cose(verify.decompress(verify.b45(verify.unprefix(hc1))))
     return verify.parse_claims(cose.payload).dcc

@@ -27,7 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from appliance.batch import sign_batch
+from appliance.sync.batches import sign_batch
 from appliance.errors import ApplianceError, HubError, HubUnreachable
 
 log = logging.getLogger(__name__)

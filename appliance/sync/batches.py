@@ -27,10 +27,11 @@ from datetime import datetime
 import cbor2
 from cryptography import x509
 
-from appliance import cose, chain, dsc
+from appliance.dcc import cose, dsc
+from appliance.journal import chain
 from appliance.devices.signer import ES256, Signer
 from appliance.errors import DecodeError, HubError
-from appliance.sign import COSE_SIGN1_TAG, sig_structure
+from appliance.dcc.sign import COSE_SIGN1_TAG, sig_structure
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from appliance import valuesets
+from appliance.dcc import valuesets
 from appliance.errors import InvalidInput
 from appliance.settings import CENTRE_FIELDS
 from appliance.web.common import (

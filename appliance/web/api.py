@@ -9,7 +9,7 @@ import logging
 
 from flask import Blueprint, request
 
-from appliance import names
+from appliance.dcc import names
 from appliance.errors import InvalidInput
 from appliance.web.common import login_required
 

@@ -24,8 +24,8 @@ from flask import (
     url_for,
 )
 
-from appliance import form as form_mod
-from appliance import payload, valuesets
+from appliance.dcc import form as form_mod
+from appliance.dcc import payload, valuesets
 from appliance.errors import ApplianceError, InvalidInput
 from appliance.web import readback
 from appliance.web.common import (
@@ -74,7 +74,7 @@ def _choices(type_: str) -> dict:
 
 def dose_choices(product: str) -> list[tuple[str, str]]:
     """("dn/sd", "1/2 – meaning") for the product, or the usual numberings if it is unknown."""
-    from appliance import doses
+    from appliance.dcc import doses
     try:
         options = doses.options(product) if product else []
     except (ApplianceError, KeyError, ValueError):

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from appliance import valuesets
+from appliance.dcc import valuesets
 from appliance.errors import ApplianceError
 from appliance.web import field_messages
 from appliance.web.i18n import translate
@@ -99,7 +99,7 @@ def _vs(name: str, code, lang: str) -> str:
 
 def _dose(v: dict, lang: str) -> str:
     """``2/2 – what that means`` for the product, or just ``2/2``."""
-    from appliance import doses
+    from appliance.dcc import doses
     label = f"{v.get('dn')}/{v.get('sd')}"
     try:
         option = doses.find(v.get("mp", ""), int(v.get("dn")), int(v.get("sd")))

@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from appliance import qr, verify
+from appliance.dcc import qr, verify
 from appliance.errors import ApplianceError, InvalidInput, PrinterError
 from appliance.web import field_messages, readback
 from appliance.web.common import (

@@ -13,7 +13,8 @@ import shutil
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 
-from appliance import dsc, lights
+from appliance import lights
+from appliance.dcc import dsc
 from appliance.errors import ApplianceError
 from appliance.web.common import (
     _,

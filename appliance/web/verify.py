@@ -6,7 +6,7 @@ import logging
 
 from flask import Blueprint, render_template, request
 
-from appliance import verify as verifier
+from appliance.dcc import verify as verifier
 from appliance.web import readback
 from appliance.web.common import devices, lang, login_required, now
 

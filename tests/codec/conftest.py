@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from appliance.encode import to_hc1
-from appliance.sign import sign_dcc
+from appliance.dcc.encode import to_hc1
+from appliance.dcc.sign import sign_dcc
 
 SAMPLE_DCC = {
     "ver": "1.3.3",

@@ -7,9 +7,9 @@ import zlib
 import pytest
 from hypothesis import given, strategies as st
 
-from appliance import verify as V
-from appliance.base45 import b45decode, b45encode
-from appliance.encode import HC1_PREFIX, to_hc1
+from appliance.dcc import verify as V
+from appliance.dcc.base45 import b45decode, b45encode
+from appliance.dcc.encode import HC1_PREFIX, to_hc1
 from appliance.errors import DecodeError
 
 RFC_VECTORS = [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0")]

@@ -11,8 +11,8 @@ import segno
 import zxingcpp
 from PIL import Image
 
-from appliance import qr
-from appliance.base45 import ALPHABET
+from appliance.dcc import qr
+from appliance.dcc.base45 import ALPHABET
 from appliance.errors import InvalidInput
 
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 import cbor2
 import pytest
 
-from appliance import verify as V
-from appliance.base45 import b45encode
+from appliance.dcc import verify as V
+from appliance.dcc.base45 import b45encode
 from appliance.devices.signer import SoftwareSigner
-from appliance.encode import to_hc1
-from appliance.sign import sig_structure
+from appliance.dcc.encode import to_hc1
+from appliance.dcc.sign import sig_structure
 
 
 def test_valid_certificate(make_hc1, software_signer, now, dcc):

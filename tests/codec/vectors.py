@@ -22,8 +22,8 @@ import cbor2
 import zxingcpp
 from PIL import Image
 
-from appliance import dsc, verify as V
-from appliance.encode import HC1_PREFIX, compress, to_hc1
+from appliance.dcc import dsc, verify as V
+from appliance.dcc.encode import HC1_PREFIX, compress, to_hc1
 from appliance.errors import DecodeError
 
 ROOT = Path(__file__).resolve().parents[1] / "vectors" / "dgc-testdata"

@@ -1,7 +1,7 @@
 import base64
 import hashlib
 
-from appliance import chain
+from appliance.journal import chain
 
 
 def make_entries(n):

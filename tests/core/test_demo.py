@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from appliance.devices import softtokens
+from appliance.keys import softtokens
 
 
 @pytest.mark.parametrize("key", ["software", "softhsm"])

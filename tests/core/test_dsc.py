@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from appliance import dsc
+from appliance.dcc import dsc
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DscError
 

@@ -6,10 +6,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from appliance import dsc
+from appliance.dcc import dsc
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DscError
-from appliance.sign import sign_dcc, sig_structure
+from appliance.dcc.sign import sign_dcc, sig_structure
 
 
 def test_cose_structure_and_signature(software_signer, now):
@@ -56,7 +56,7 @@ def test_software_signer_files_are_private(tmp_path, now):
 
 @pytest.mark.parametrize("size", [0, 1, 23, 24, 255, 256, 65535, 65536])
 def test_hand_framed_cbor_equals_cbor2(size):
-    from appliance.sign import _bstr
+    from appliance.dcc.sign import _bstr
     payload, protected = bytes(range(256)) * (size // 256) + bytes(size % 256), b"\xa2\x01\x26\x04\x48" + bytes(8)
     assert sig_structure(protected, payload) == cbor2.dumps(["Signature1", protected, b"", payload])
     assert _bstr(payload) == cbor2.dumps(payload)

@@ -14,7 +14,7 @@ import pytest
 
 from appliance.config import load_config
 from appliance.hub import create_hub_app
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 _spec = importlib.util.spec_from_file_location("hub_kit", Path(__file__).with_name("hub_kit.py"))
 hub_kit = importlib.util.module_from_spec(_spec)

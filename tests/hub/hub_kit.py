@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from appliance import chain
+from appliance.journal import chain
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)

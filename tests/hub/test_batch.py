@@ -5,7 +5,7 @@ from __future__ import annotations
 import cbor2
 import pytest
 
-from appliance import batch
+from appliance.sync import batches
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DecodeError, HubError
 
@@ -14,15 +14,15 @@ from hub_kit import NOW, make_entries
 
 def test_round_trip_keeps_entries_and_device(software_signer):
     entries = make_entries(5)
-    data = batch.sign_batch(entries, device_id="dev-1", signer=software_signer, now=NOW)
-    assert batch.peek_device_id(data) == "dev-1"
-    device_id, opened = batch.open_batch(data, certificate=software_signer.certificate)
+    data = batches.sign_batch(entries, device_id="dev-1", signer=software_signer, now=NOW)
+    assert batches.peek_device_id(data) == "dev-1"
+    device_id, opened = batches.open_batch(data, certificate=software_signer.certificate)
     assert device_id == "dev-1"
     assert opened == entries
 
 
 def test_batch_is_a_cose_sign1_with_the_device_kid(software_signer):
-    data = batch.sign_batch(make_entries(2), device_id="d", signer=software_signer, now=NOW)
+    data = batches.sign_batch(make_entries(2), device_id="d", signer=software_signer, now=NOW)
     tag = cbor2.loads(data)
     assert tag.tag == 18
     header = cbor2.loads(tag.value[0])
@@ -33,9 +33,9 @@ def test_batch_is_a_cose_sign1_with_the_device_kid(software_signer):
 
 def test_another_key_is_refused(software_signer):
     other = SoftwareSigner.generate(now=NOW)
-    data = batch.sign_batch(make_entries(2), device_id="d", signer=other, now=NOW)
+    data = batches.sign_batch(make_entries(2), device_id="d", signer=other, now=NOW)
     with pytest.raises(HubError, match="another key"):
-        batch.open_batch(data, certificate=software_signer.certificate)
+        batches.open_batch(data, certificate=software_signer.certificate)
 
 
 def _resign_payload(data: bytes, mutate) -> bytes:
@@ -48,10 +48,10 @@ def _resign_payload(data: bytes, mutate) -> bytes:
 
 
 def test_edited_payload_fails_the_signature(software_signer):
-    data = batch.sign_batch(make_entries(3), device_id="d", signer=software_signer, now=NOW)
+    data = batches.sign_batch(make_entries(3), device_id="d", signer=software_signer, now=NOW)
     forged = _resign_payload(data, lambda b: b["entries"][1].update(operator="mallory"))
     with pytest.raises(HubError, match="signature does not verify"):
-        batch.open_batch(forged, certificate=software_signer.certificate)
+        batches.open_batch(forged, certificate=software_signer.certificate)
 
 
 @pytest.mark.parametrize("data, reason", [
@@ -62,20 +62,20 @@ def test_edited_payload_fails_the_signature(software_signer):
 ])
 def test_malformed_batches(software_signer, data, reason):
     with pytest.raises(DecodeError, match=reason):
-        batch.open_batch(data, certificate=software_signer.certificate)
+        batches.open_batch(data, certificate=software_signer.certificate)
 
 
 def test_unsigned_batch_is_refused(software_signer):
-    data = batch.sign_batch(make_entries(1), device_id="d", signer=software_signer, now=NOW)
+    data = batches.sign_batch(make_entries(1), device_id="d", signer=software_signer, now=NOW)
     parts = list(cbor2.loads(data).value)
     parts[3] = b""
     with pytest.raises(DecodeError, match="unsigned"):
-        batch.open_batch(cbor2.dumps(cbor2.CBORTag(18, parts)), certificate=software_signer.certificate)
+        batches.open_batch(cbor2.dumps(cbor2.CBORTag(18, parts)), certificate=software_signer.certificate)
 
 
 def test_oversized_batch_is_refused(software_signer):
     with pytest.raises(DecodeError, match="larger than the limit"):
-        batch.open_batch(b"\x00" * (batch.MAX_BATCH_BYTES + 1), certificate=software_signer.certificate)
+        batches.open_batch(b"\x00" * (batches.MAX_BATCH_BYTES + 1), certificate=software_signer.certificate)
 
 
 class _Signer:
@@ -100,17 +100,17 @@ def test_signed_but_inconsistent_batches(software_signer, mutate, reason):
     body = {"device_id": "d", "created": 0, "first_seq": 1, "last_seq": 3, "entries": entries}
     protected = cbor2.dumps({1: -7, 4: signer.kid})
     payload = cbor2.dumps(body)
-    from appliance.sign import sig_structure
+    from appliance.dcc.sign import sig_structure
 
     data = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signer.sign(sig_structure(protected, payload))]))
     with pytest.raises(DecodeError, match=reason):
-        batch.open_batch(data, certificate=software_signer.certificate)
+        batches.open_batch(data, certificate=software_signer.certificate)
 
 
 def test_bundle_splits_into_batches(software_signer):
-    a = batch.sign_batch(make_entries(2), device_id="d", signer=software_signer, now=NOW)
-    b = batch.sign_batch(make_entries(2, start=3, prev_hash=make_entries(2)[-1]["hash"]), device_id="d",
+    a = batches.sign_batch(make_entries(2), device_id="d", signer=software_signer, now=NOW)
+    b = batches.sign_batch(make_entries(2, start=3, prev_hash=make_entries(2)[-1]["hash"]), device_id="d",
                          signer=software_signer, now=NOW)
-    assert batch.split_bundle(a + b) == [a, b]
+    assert batches.split_bundle(a + b) == [a, b]
     with pytest.raises(DecodeError, match="bundle"):
-        batch.split_bundle(a + b"\xff")
+        batches.split_bundle(a + b"\xff")

@@ -8,7 +8,7 @@ import pytest
 
 from appliance.devices.signer import SoftwareSigner
 from appliance.hub.store import HubStore
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 from hub_kit import NOW, cli_env, issue_specs, run_cli, write_config
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from appliance.devices.signer import SoftwareSigner
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 from hub_kit import NOW, REPO, ChaosProxy, HubProcess, cli_env, free_port, issue_specs, run_cli, write_config
 

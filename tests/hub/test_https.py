@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance import batch
+from appliance.sync import batches
 from appliance.devices.hub_client import HttpHubClient
 from appliance.errors import ConfigError, HubError, HubUnreachable
 from appliance.hub.store import HubStore
@@ -39,7 +39,7 @@ def test_sync_over_https_with_the_pinned_ca(tls_hub, software_signer):
     try:
         assert client.acknowledged(DEVICE) == 0
         entries = make_entries(20)
-        assert client.push(batch.sign_batch(entries, device_id=DEVICE, signer=software_signer, now=NOW)) == 20
+        assert client.push(batches.sign_batch(entries, device_id=DEVICE, signer=software_signer, now=NOW)) == 20
         assert client.acknowledged(DEVICE) == 20
         with pytest.raises(HubError, match=r"\(403\).*not registered"):
             client.acknowledged("someone-else")
@@ -56,7 +56,7 @@ def test_a_hub_signed_by_another_ca_is_refused(tls_hub, tmp_path, software_signe
     client = HttpHubClient(hub.url, ca_file=str(write_pem(wrong, tmp_path / "wrong-ca.pem")))
     try:
         with pytest.raises(HubUnreachable, match="not signed by the pinned CA"):
-            client.push(batch.sign_batch(make_entries(1), device_id=DEVICE, signer=software_signer, now=NOW))
+            client.push(batches.sign_batch(make_entries(1), device_id=DEVICE, signer=software_signer, now=NOW))
     finally:
         client.close()
 

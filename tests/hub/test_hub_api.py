@@ -5,9 +5,10 @@ from __future__ import annotations
 import cbor2
 import pytest
 
-from appliance import batch, chain
+from appliance.sync import batches
+from appliance.journal import chain
 from appliance.devices.signer import SoftwareSigner
-from appliance.sign import sig_structure
+from appliance.dcc.sign import sig_structure
 
 from hub_kit import DEVICE, NOW, make_entries
 
@@ -17,7 +18,7 @@ def post(client, data: bytes, device: str = DEVICE):
 
 
 def signed(entries, signer, device: str = DEVICE) -> bytes:
-    return batch.sign_batch(entries, device_id=device, signer=signer, now=NOW)
+    return batches.sign_batch(entries, device_id=device, signer=signer, now=NOW)
 
 
 def raw_signed(body: dict, signer) -> bytes:
@@ -97,7 +98,7 @@ def _bad_batches(signer, other):
                          400, "out-of-order"),
         "not first": (signed(make_entries(2, start=1, prev_hash="1" * 64), signer), 400, "seq 1: prev_hash"),
         "too many entries": (signed(make_entries(6), signer), 413, "limit is 5"),
-        "too many bytes": (b"\x00" * (batch.MAX_BATCH_BYTES + 10), 413, "bytes"),
+        "too many bytes": (b"\x00" * (batches.MAX_BATCH_BYTES + 10), 413, "bytes"),
     }
 
 

@@ -8,7 +8,7 @@ import os
 from collections import Counter
 
 from appliance.devices.hub_client import InProcessHubClient
-from appliance.sync import SyncAgent
+from appliance.sync.agent import SyncAgent
 
 from hub_kit import NOW
 

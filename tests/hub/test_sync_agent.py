@@ -13,7 +13,7 @@ import pytest
 from appliance.devices.hub_client import InProcessHubClient
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import HubUnreachable
-from appliance.sync import SyncAgent, Wakeup, backoff_delay
+from appliance.sync.agent import SyncAgent, Wakeup, backoff_delay
 
 from hub_kit import DEVICE, NOW, issue_specs
 

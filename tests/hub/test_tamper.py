@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from appliance.devices.hub_client import InProcessHubClient
-from appliance.sync import SyncAgent
+from appliance.sync.agent import SyncAgent
 
 from hub_kit import DEVICE, NOW, issue_specs
 

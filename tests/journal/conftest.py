@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from appliance.devices.clock import FixedClock
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def make_issued():
     return issued_kwargs
 
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "appliance" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "appliance" / "dcc" / "examples"
 EXAMPLE_FILE = {"v": "vaccination.json", "t": "test.json", "r": "recovery.json"}
 
 
@@ -60,7 +60,7 @@ def example():
 @pytest.fixture
 def request_for(config, now, example):
     """``request_for("v")`` -> a parsed IssueRequest from the packaged example."""
-    from appliance import form
+    from appliance.dcc import form
 
     return lambda t, data=None: form.parse_input(data or example(t), type=t, device=config.device, now=now)
 

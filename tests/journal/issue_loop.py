@@ -17,12 +17,12 @@ import os
 import sys
 from pathlib import Path
 
-from appliance import form
+from appliance.dcc import form
 from appliance.config import load_config
 from appliance.devices.clock import SystemClock
 from appliance.devices.signer import SoftwareSigner
 from appliance.issue import Issuer
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 
 def say(line: str) -> None:

@@ -14,8 +14,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from appliance import dsc, samples, verify
-from appliance.journal import Journal
+from appliance.dcc import dsc, samples, verify
+from appliance.journal.journal import Journal
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -182,7 +182,7 @@ def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir, example
     Path(confirmed["APPLIANCE_CONFIG"]).write_text("[sync]\nbatch_size = 1\n")
     r = appliance(confirmed, "journal", "export", "--since", "1", "--out", bundle)
     assert r.returncode == 0, r.stderr
-    from appliance.batch import open_batch, split_bundle
+    from appliance.sync.batches import open_batch, split_bundle
 
     cert = dsc.load_certificate((state_dir / "software-signer" / "dsc.pem").read_bytes())
     batches = [open_batch(part, certificate=cert) for part in split_bundle(bundle.read_bytes())]

@@ -10,12 +10,13 @@ from datetime import timedelta
 import cbor2
 import pytest
 
-from appliance import base45, chain, uvci, verify
+from appliance.dcc import base45, uvci, verify
+from appliance.journal import chain
 from appliance.devices.clock import FixedClock
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import ClockNotTrusted, DscError, InvalidInput, JournalCorrupt, JournalError, SigningError
 from appliance.issue import Issued
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 
 def signature_of(hc1: str) -> bytes:
@@ -215,12 +216,12 @@ CONCURRENT = """
 import json, sys
 from datetime import datetime, timezone
 from pathlib import Path
-from appliance import form
+from appliance.dcc import form
 from appliance.config import load_config
 from appliance.devices.clock import FixedClock
 from appliance.devices.signer import SoftwareSigner
 from appliance.issue import Issuer
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 state, example = Path(sys.argv[1]), Path(sys.argv[2])
 now = datetime(2026, 11, 28, 10, tzinfo=timezone.utc)
 config = load_config(env={}, state_dir=state)
@@ -239,7 +240,7 @@ def test_two_processes_issue_into_one_journal(state_dir, now):
     from pathlib import Path
 
     SoftwareSigner.open(state_dir, now=now)
-    example = Path(__file__).resolve().parents[2] / "appliance" / "examples" / "test.json"
+    example = Path(__file__).resolve().parents[2] / "appliance" / "dcc" / "examples" / "test.json"
     procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(state_dir), str(example), name],
                               stdout=subprocess.PIPE, text=True) for name in ("web", "cli")]
     outs = [p.communicate(timeout=120)[0].split() for p in procs]

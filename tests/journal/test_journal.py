@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from appliance import chain
+from appliance.journal import chain
 from appliance.errors import JournalError
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 
 def test_append_returns_the_synced_fields_and_chains(journal, now, make_issued):
@@ -150,7 +150,7 @@ WRITER = """
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 j = Journal.open(Path(sys.argv[1]))
 tag = sys.argv[2]
 for i in range(60):
@@ -186,7 +186,7 @@ def test_bulk_append_rolls_back_as_a_whole(journal, now, make_issued):
 def test_same_person_is_found_through_the_index(tmp_path, now):
     from datetime import timedelta
 
-    from appliance.journal import Journal
+    from appliance.journal.journal import Journal
 
     with Journal.open(tmp_path / "j.sqlite") as j:
         def issue(i, fnt, gnt, dob, when):
@@ -208,8 +208,8 @@ def test_migration_2_fills_the_person_key_of_existing_records(tmp_path, now):
     import json
     import sqlite3
 
-    from appliance import migrations
-    from appliance.journal import Journal
+    from appliance.journal import migrations
+    from appliance.journal.journal import Journal
 
     path = tmp_path / "j.sqlite"
     with Journal.open(path) as j:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -33,7 +33,7 @@ def test_sigkill_at_random_points_loses_nothing(state_dir, tmp_path):
     flag.touch()  # the clock probe says NTP-synchronised (the probe path is an argument)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
     proc = subprocess.Popen([sys.executable, str(HERE / "issue_loop.py"), str(state_dir), str(flag),
-                             str(REPO / "appliance" / "examples" / "vaccination.json")],
+                             str(REPO / "appliance" / "dcc" / "examples" / "vaccination.json")],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()

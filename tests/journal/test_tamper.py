@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from appliance import chain
+from appliance.journal import chain
 from appliance.cli import main
 from appliance.errors import JournalCorrupt
-from appliance.journal import Journal
+from appliance.journal.journal import Journal
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ import pytest
 from toolcheck import require
 from cryptography.hazmat.primitives import serialization
 
-from appliance import labca
+from appliance.keys import labca
 from appliance.config import load_config
-from appliance.csr import TokenKey, build_csr, parse_subject
-from appliance.devices import softtokens
+from appliance.keys.csr import TokenKey, build_csr, parse_subject
+from appliance.keys import softtokens
 from appliance.devices.pkcs11_signer import Pkcs11Signer
 from appliance.devices.pkcs11_token import Token
 
@@ -77,7 +77,7 @@ def make_dsc_pem(ca, public_key, *, types: str = "vtr", now: datetime = REAL_NOW
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID, ObjectIdentifier
 
-    from appliance import dsc
+    from appliance.dcc import dsc
 
     ski = ca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     cert = (x509.CertificateBuilder()

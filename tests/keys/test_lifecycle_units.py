@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from appliance import labca, provision
-from appliance.csr import parse_subject
+from appliance.keys import labca, provision
+from appliance.keys.csr import parse_subject
 from appliance.errors import InvalidInput
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
@@ -75,7 +75,7 @@ def test_status_warns_30_days_before_expiry(tmp_path, other_csr, days_left, prob
 
 
 def test_signer_benchmark_reports_every_signer(tmp_path):
-    from appliance.bench import BenchContext
+    from appliance.benchmarks.runner import BenchContext
     from appliance.benchmarks import signers
 
     rows = signers.run(BenchContext(tmp=tmp_path, quick=True))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from appliance import labca
+from appliance.keys import labca
 
 NOW = datetime.now(timezone.utc)
 

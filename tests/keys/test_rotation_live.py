@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from appliance import dsc, labca, provision, sign
+from appliance.dcc import dsc, sign
+from appliance.keys import labca, provision
 from appliance.config import load_config
 from appliance.devices.pkcs11_signer import Pkcs11Signer
 from appliance.devices.pkcs11_token import Token

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from appliance import dsc, sign
+from appliance.dcc import dsc, sign
 from appliance.config import load_config
 from appliance.devices.pkcs11_signer import Pkcs11Signer, parse_pkcs11_uri, read_pin, signer_target
 from appliance.devices.signer import Signer
@@ -91,7 +91,7 @@ def test_threads_share_one_signer_safely(kind, request):
 
 
 def test_dsc_for_another_key_refuses_to_sign(softhsm_token, softhsm_signer, tmp_path, make_dsc):
-    from appliance import labca
+    from appliance.keys import labca
 
     ca, _ = labca.init(tmp_path / "ca", country="DE", now=REAL_NOW)
     (tmp_path / "dsc.pem").write_bytes(make_dsc(ca, ec.generate_private_key(ec.SECP256R1()).public_key()))
@@ -168,7 +168,7 @@ def test_pin_comes_from_the_systemd_credential_before_the_pin_file(tmp_path):
 
 
 def test_wrong_pin_is_reported_with_the_pin_file(tmp_path):
-    from appliance.devices import softtokens
+    from appliance.keys import softtokens
 
     require(softtokens.softhsm_available(), "SoftHSM2 is not installed")
     # a second SoftHSM configuration cannot be loaded into this process; use a child process

@@ -9,7 +9,7 @@ import pytest
 from toolcheck import require
 
 from appliance.benchmarks.signers import in_spawned, provision_token
-from appliance.devices import softtokens
+from appliance.keys import softtokens
 from appliance.errors import SignerUnavailable
 
 

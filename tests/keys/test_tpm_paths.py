@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from appliance.benchmarks.signers import provision_token, sign_worker
-from appliance.devices import softtokens
+from appliance.keys import softtokens
 
 
 def test_cli_provisioning_on_a_software_tpm(tpm_cli):

@@ -17,13 +17,13 @@ TYPES = {"v": "vaccination", "t": "test", "r": "recovery"}
 
 def load_example(kind: str) -> dict:
     """A fresh copy of the packaged example input for type ``kind``."""
-    text = (resources.files("appliance") / "examples" / f"{TYPES[kind]}.json").read_text(encoding="utf-8")
+    text = (resources.files("appliance.dcc") / "examples" / f"{TYPES[kind]}.json").read_text(encoding="utf-8")
     return copy.deepcopy(json.loads(text))
 
 
 @pytest.fixture
 def example():
-    """``example("v")`` -> a fresh copy of appliance/examples/vaccination.json."""
+    """``example("v")`` -> a fresh copy of appliance/dcc/examples/vaccination.json."""
     return load_example
 
 

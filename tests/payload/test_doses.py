@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import doses, valuesets
+from appliance.dcc import doses, valuesets
 
 COMIRNATY, JCOVDEN = "EU/1/20/1528", "EU/1/20/1525"
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from appliance.errors import InvalidInput
-from appliance.form import IssueRequest, Person, parse_input
+from appliance.dcc.form import IssueRequest, Person, parse_input
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 
@@ -270,10 +270,10 @@ def test_arbitrary_sections_raise_only_invalid_input(example, device, section, k
 def test_sample_time_without_a_utc_equivalent_is_a_field_error():
     from datetime import datetime, timezone
 
-    from appliance import samples
+    from appliance.dcc import samples
     from appliance.config import DeviceSection
     from appliance.errors import InvalidInput
-    from appliance.form import parse_input
+    from appliance.dcc.form import parse_input
 
     data = samples.example_input("t")
     data["test"]["sample_time"] = "0001-01-01T00:30+01:00"

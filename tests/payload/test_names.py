@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from appliance.errors import InvalidInput
-from appliance.names import check_standardised, transliterate
+from appliance.dcc.names import check_standardised, transliterate
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "dgc-testdata"
 

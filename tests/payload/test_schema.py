@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance import schema
+from appliance.dcc import schema
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
 VALID = sorted((VECTORS / "schema-test" / "valid").glob("*.json"))

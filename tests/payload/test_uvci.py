@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance import uvci
+from appliance.dcc import uvci
 from appliance.errors import InvalidInput
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appliance import valuesets
+from appliance.dcc import valuesets
 from appliance.errors import InvalidInput
 
 

@@ -13,8 +13,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # escpos_parse, fake_printer
 
-from appliance.encode import to_hc1  # noqa: E402
-from appliance.sign import sign_dcc  # noqa: E402
+from appliance.dcc.encode import to_hc1  # noqa: E402
+from appliance.dcc.sign import sign_dcc  # noqa: E402
 from fake_printer import FakePrinter  # noqa: E402
 
 EXAMPLES = HERE.parent / "vectors" / "schema-examples"

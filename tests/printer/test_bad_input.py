@@ -10,8 +10,8 @@ import pytest
 from appliance import cli
 from appliance.devices.printer import UsbPrinter, build_printer
 from appliance.errors import ConfigError, PrinterUnavailable
-from appliance.journal import Journal
-from appliance.printing import PrintService
+from appliance.journal.journal import Journal
+from appliance.printing.service import PrintService
 
 
 def submit(service, cert, **kw):
@@ -36,7 +36,7 @@ def service_with(make_config):
 def test_unknown_profile_keeps_the_job_and_says_why(service_with, certificate, caplog):
     service = service_with({"kind": "file", "profile": "TM-NOPE"})
     job = submit(service, certificate("v"))                 # queuing itself never fails
-    with caplog.at_level(logging.WARNING, logger="appliance.printing"):
+    with caplog.at_level(logging.WARNING, logger="appliance.printing.service"):
         assert not service.wait(job, 0.3)
     status = service.status()
     assert "TM-NOPE" in status["config_error"] and "TM-NOPE" in status["queue"]["last_error"]

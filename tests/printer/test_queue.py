@@ -13,8 +13,8 @@ import pytest
 
 import escpos_parse
 from appliance.devices.printer import FilePrinter, NetworkPrinter, parse_online, parse_paper
-from appliance.print_queue import FILENAME, PrintQueue
-from appliance.printing import PrintService, backoff_s
+from appliance.printing.queue import FILENAME, PrintQueue
+from appliance.printing.service import PrintService, backoff_s
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -156,7 +156,7 @@ CRASH_SCRIPT = """
 import sys, json
 from datetime import datetime
 from appliance.config import load_config
-from appliance.printing import PrintService
+from appliance.printing.service import PrintService
 cfg = load_config(env={}, state_dir=sys.argv[1], overrides=json.loads(sys.argv[2]))
 doc = json.loads(sys.stdin.read())
 service = PrintService(cfg)

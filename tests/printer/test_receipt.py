@@ -11,8 +11,8 @@ from pyzbar import pyzbar
 
 import escpos_parse
 from appliance.errors import ConfigError, PrinterError
-from appliance.receipt import build_receipt, build_test_page, receipt_preview_png
-from appliance.verify import verify
+from appliance.printing.receipt import build_receipt, build_test_page, receipt_preview_png
+from appliance.dcc.verify import verify
 
 PRINTERS = [  # (profile, paper mm, head dots, dpi)
     ("TM-T20II", 80, 576, 203),

@@ -15,7 +15,7 @@ import pytest
 from toolcheck import require
 from web_helpers import STAFF
 
-from appliance import verify
+from appliance.dcc import verify
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

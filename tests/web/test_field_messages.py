@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appliance import form, names, payload, uvci, valuesets
+from appliance.dcc import form, names, payload, uvci, valuesets
 from appliance import settings as app_settings
 from appliance.config import DeviceSection, IssueSection
 from appliance.errors import InvalidInput
-from appliance.samples import example_input
+from appliance.dcc.samples import example_input
 from appliance.web.field_messages import _COMPILED, TEMPLATES, translate
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from web_helpers import FORMS, review_token
 
-from appliance import verify
+from appliance.dcc import verify
 
 
 def q(uvci: str) -> str:
@@ -223,7 +223,7 @@ def test_centre_settings_apply_to_new_certificates(admin, devices):
 
 
 def test_review_reads_back_the_dose_meaning(staff):
-    from appliance import doses
+    from appliance.dcc import doses
     staff.get("/issue/v")
     html = staff.post("/issue/v/review", FORMS["v"]).get_data(as_text=True)
     meaning = doses.find("EU/1/20/1528", 2, 2).meaning_de

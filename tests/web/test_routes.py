@@ -223,7 +223,7 @@ def test_admin_printer_settings(admin, devices):
 def test_status_page_reads_the_sync_agents_fields(staff, devices, now):
     from datetime import timedelta
 
-    from appliance.sync import SyncAgent
+    from appliance.sync.agent import SyncAgent
 
     devices.journal.append("note", now=now, operator="test", data={"n": 1})
     devices.journal.set_sync_status(last_error="connection refused", last_error_at=now.isoformat())

@@ -19,11 +19,12 @@ from test_browser import ARGS, CHROMIUM, _sign_in, server  # noqa: F401  (server
 from toolcheck import require
 from web_helpers import FORMS, review_token
 
-from appliance import qr
+from appliance import web
+from appliance.dcc import qr
 
 pytestmark = [pytest.mark.browser]
 
-STATIC = Path(qr.__file__).resolve().parent / "web" / "static"
+STATIC = Path(web.__file__).resolve().parent / "static"
 W, H = 640, 480                                      # the fake camera's frame size
 CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 

@@ -1,0 +1,1 @@
+"""The key lifecycle: provision (keygen, rotation, DSC import) · csr · labca · softtokens."""
