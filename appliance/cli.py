@@ -17,7 +17,6 @@ import pkgutil
 import sys
 
 from appliance import __version__, commands
-from appliance.config import Config, load_config
 from appliance.errors import ApplianceError
 
 log = logging.getLogger(__name__)
@@ -40,11 +39,6 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         importlib.import_module(f"appliance.commands.{info.name}").register(sub)
     return parser
-
-
-def config_from_env() -> Config:
-    """The configuration every command uses: ``$APPLIANCE_CONFIG`` + ``$APPLIANCE_STATE_DIR``."""
-    return load_config()
 
 
 def main(argv: list[str] | None = None) -> int:

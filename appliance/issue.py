@@ -28,10 +28,11 @@ from appliance.journal import chain
 from appliance.dcc import dsc, encode, payload, sign, verify
 from appliance.dcc import uvci as uvci_mod
 from appliance.config import Config
-from appliance.devices.clock import Clock, check_clock, hard_problems
-from appliance.devices.signer import Signer
+from appliance.clock_trust import clock_problems, hard_problems, needs_confirmation
+from appliance.devices.ports import Clock, Signer
 from appliance.errors import ClockNotTrusted, DscError, InvalidInput, JournalCorrupt, JournalError, SigningError
-from appliance.journal.journal import Journal, fmt_time
+from appliance.journal.journal import Journal
+from appliance.util.timefmt import fmt_utc
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("appliance.audit")
@@ -103,12 +104,7 @@ class Issuer:
         if broken:
             found.append((JournalCorrupt, f"the journal's hash chain is broken at seq {broken[0]} ({broken[1]}); "
                                           "issuing stays stopped: run 'appliance journal verify' and call the technician"))
-        synced, rtc = self._clock.is_synchronized(), self._clock.has_rtc()
-        confirmed = not synced and not rtc and self._confirmed_this_boot()  # asked only when it matters
-        for problem in check_clock(now, newest_entry=self._journal.newest_time(), dsc_cert=None,
-                                   release_date=self._release_date, synchronized=synced, has_rtc=rtc,
-                                   confirmed=confirmed):
-            found.append((ClockNotTrusted, problem))
+        found += [(ClockNotTrusted, problem) for problem in self._clock_problems(now)]
         try:
             cert = self._signer.certificate
         except SigningError as exc:  # e.g. the token was unplugged
@@ -124,6 +120,12 @@ class Issuer:
                 dsc_problems.append(str(exc))
         found += [(DscError, p) for p in dict.fromkeys(dsc_problems)]
         return found
+
+    def _clock_problems(self, now: datetime) -> list[str]:
+        synced, rtc = self._clock.is_synchronized(), self._clock.has_rtc()
+        confirmed = needs_confirmation(synchronized=synced, has_rtc=rtc) and self._confirmed_this_boot()
+        return clock_problems(now, newest_entry=self._journal.newest_time(), release_date=self._release_date,
+                              synchronized=synced, has_rtc=rtc, confirmed=confirmed)
 
     def _check_chain(self) -> tuple[int, str] | None:
         """Check the entries added since the last check (the newest window the first time)."""
@@ -217,7 +219,7 @@ class Issuer:
     def _facts(issued: Issued) -> dict:
         event = (issued.dcc.get(issued.type) or [{}])[0]
         facts = {k: event[k] for k in FACTS[issued.type] if k in event}
-        facts["expires_at"] = fmt_time(issued.expires_at)
+        facts["expires_at"] = fmt_utc(issued.expires_at)
         facts["ver"] = issued.dcc.get("ver")
         return facts
 
@@ -269,20 +271,20 @@ class Issuer:
         """
         with self._lock:
             now = self._clock.now()
-            hard = hard_problems(now, newest_entry=self._journal.newest_time(), dsc_cert=None,
-                                 release_date=self._release_date)
+            hard = hard_problems(now, newest_entry=self._journal.newest_time(), release_date=self._release_date)
             if hard:
                 raise ClockNotTrusted(hard[0] + "; a confirmation cannot override this")
             entry = self._journal.append(
                 "clock_confirmed", now=now, operator=operator,
-                data={"confirmed_time": fmt_time(now), "boot_id": self._clock.boot_id(),
+                data={"confirmed_time": fmt_utc(now), "boot_id": self._clock.boot_id(),
                       "synchronized": self._clock.is_synchronized(), "rtc": self._clock.has_rtc()})
         audit.info("clock_confirmed seq=%d operator=%s", entry["seq"], operator)
         return entry
 
     def clock_status(self) -> dict:
-        """For the health page: the time, NTP, RTC and whether an admin confirmed this boot."""
+        """For the health snapshot: the time, NTP, RTC, this boot's confirmation, and the verdict."""
         with self._lock:
-            return {"now": fmt_time(self._clock.now()), "synchronized": self._clock.is_synchronized(),
-                    "rtc": self._clock.has_rtc(), "confirmed_this_boot": self._confirmed_this_boot()}
-
+            now = self._clock.now()
+            return {"now": fmt_utc(now), "synchronized": self._clock.is_synchronized(),
+                    "rtc": self._clock.has_rtc(), "confirmed_this_boot": self._confirmed_this_boot(),
+                    "trusted": not self._clock_problems(now)}

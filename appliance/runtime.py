@@ -1,9 +1,9 @@
-"""The composition root: build every device once from the configuration, close them at the end.
+"""The composition root: build every device and service once from the configuration.
 
-``build_devices(config)`` opens the clock, the signer, the journal, the issuer,
-the settings store, the print service and (when fitted) the GPIO status panel,
-and returns them as :class:`Devices` for :func:`appliance.web.create_app`.
-Nothing here runs on import; each adapter opens its hardware when built.
+``build_services(config)`` opens the ports (clock, signer, GPIO panel when fitted) as
+:class:`Devices`, then the journal, the issuer, the settings store and the print service, and
+returns them as one typed :class:`AppServices` for :func:`appliance.web.create_app`. Nothing
+here runs on import; each adapter opens its hardware when built.
 """
 
 from __future__ import annotations
@@ -11,8 +11,21 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+import time
 from pathlib import Path
-from typing import Any
+
+from appliance import health
+from appliance.config import Config
+from appliance.devices.clock import SystemClock
+from appliance.devices.panel import StatusPanel
+from appliance.devices.ports import Clock, Panel, Signer
+from appliance.devices.signer import build_signer
+from appliance.health import Health
+from appliance.issue import Issuer
+from appliance.journal.journal import Journal
+from appliance.printing.service import PrintService
+from appliance.settings import Settings
+from appliance.util import wakeup
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +47,6 @@ class CachingClock:
         return self._clock.now()
 
     def _cached(self, name: str) -> bool:
-        import time
         t = time.monotonic()
         with self._lock:
             hit = self._cache.get(name)
@@ -57,22 +69,50 @@ class CachingClock:
 
 @dataclass
 class Devices:
-    """Every side effect the web process uses, built by :func:`build_devices` (or by tests)."""
+    """The ports, opened once: the only things here that touch hardware."""
 
-    config: Any
-    clock: Any
-    signer: Any
-    journal: Any
-    issuer: Any
-    settings: Any
-    printing: Any = None
-    panel: Any = None
+    clock: Clock
+    signer: Signer
+    panel: Panel | None = None
+
+
+@dataclass
+class AppServices:
+    """Everything the web process uses, made once by :func:`build_services` (or by tests)."""
+
+    config: Config
+    devices: Devices
+    journal: Journal
+    issuer: Issuer
+    settings: Settings
+    printing: PrintService | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _printer: dict | None = field(default=None, repr=False)   #: the last probed printer status
+
+    @property
+    def clock(self) -> Clock:
+        return self.devices.clock
+
+    @property
+    def signer(self) -> Signer:
+        return self.devices.signer
+
+    @property
+    def panel(self) -> Panel | None:
+        return self.devices.panel
+
+    def health(self, *, probe_printer: bool = True) -> Health:
+        """The one health snapshot. The header badge passes ``probe_printer=False`` to reuse the
+        printer status of the last probe (status page, ``/healthz``, the panel every 10 s)."""
+        printer = None if probe_printer or self._printer is None else self._printer
+        snapshot = health.collect(self, now=self.clock.now(), printer=printer)
+        if printer is None:
+            self._printer = snapshot.details["printer"]
+        return snapshot
 
     def apply_settings(self) -> None:
         """Rebuild the issuer with the admin's centre settings over the configuration."""
-        from appliance.issue import Issuer
         with self._lock:
             effective = self.settings.effective_config(self.config)
             self.issuer = Issuer(config=effective, signer=self.signer, journal=self.journal, clock=self.clock)
@@ -81,37 +121,36 @@ class Devices:
         """Start the print worker and the panel's light updates (``appliance serve``)."""
         if self.printing is not None:
             self.printing.start()
-        if self.panel is not None:
-            self.panel.on_reprint(self._reprint_last)
-            self.panel.on_sync_now(self._sync_now)
+        panel = self.devices.panel
+        if panel is not None:
+            panel.on_reprint(self.reprint_last)
+            panel.on_sync_now(self.sync_now)
             threading.Thread(target=self._panel_loop, name="status-panel", daemon=True).start()
 
-    def _reprint_last(self) -> None:
+    def reprint_last(self) -> None:
+        """Button pressed: reprint the last receipt."""
         try:
             if self.printing is not None:
                 self.printing.reprint_last(operator="panel-button")
         except Exception:  # a button press must never kill the callback thread
             log.exception("reprint from the panel button failed")
 
-    def _sync_now(self) -> None:
+    def sync_now(self) -> None:
         """Button held: wake the sync agent (its own process) through its wake-up socket."""
-        import socket
-        path = Path(self.config.state_dir) / "sync-wakeup.sock"
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-                sock.sendto(b"sync-now", str(path))
-        except OSError:
+        if not wakeup.notify(Path(self.config.state_dir), b"sync-now"):
             log.info("sync agent not listening; it will sync on its own schedule")
 
+    def show_health(self) -> str:
+        """Put the health verdict on the panel's lights; returns it."""
+        state = self.health().state
+        if self.devices.panel is not None:
+            self.devices.panel.show(state)
+        return state
+
     def _panel_loop(self) -> None:
-        from appliance import lights
         while True:
             try:
-                problems = self.issuer.readiness(None)
-                status = self.printing.status() if self.printing is not None else {}
-                state = lights.FAULT if problems else lights.compute_state(
-                    {"printer_online": status.get("online"), "paper": status.get("paper")})
-                self.panel.show(state)
+                self.show_health()
             except Exception:
                 log.exception("status panel update failed")
             if self._stop.wait(PANEL_INTERVAL_S):
@@ -119,8 +158,8 @@ class Devices:
 
     def close(self) -> None:
         self._stop.set()
-        for name in ("printing", "panel", "settings", "journal", "signer"):
-            part = getattr(self, name)
+        for name, part in (("printing", self.printing), ("panel", self.devices.panel), ("settings", self.settings),
+                           ("journal", self.journal), ("signer", self.signer)):
             closer = getattr(part, "close", None) or getattr(part, "stop", None)
             if closer is None:
                 continue
@@ -130,15 +169,9 @@ class Devices:
                 log.exception("closing %s failed", name)
 
 
-def build_devices(config, *, clock=None, signer=None, with_panel: bool = True) -> Devices:
-    """Open every device from ``config``; tests may pass their own ``clock`` and ``signer``."""
-    from appliance.devices.clock import SystemClock
-    from appliance.devices.signer import build_signer
-    from appliance.issue import Issuer
-    from appliance.journal.journal import Journal
-    from appliance.printing.service import PrintService
-    from appliance.settings import Settings
-
+def build_services(config: Config, *, clock: Clock | None = None, signer: Signer | None = None,
+                   with_panel: bool = True) -> AppServices:
+    """Open every device and service from ``config``; tests may pass their own ``clock`` and ``signer``."""
     state = Path(config.state_dir)
     state.mkdir(parents=True, exist_ok=True)
     clock = clock or CachingClock(SystemClock())
@@ -149,13 +182,12 @@ def build_devices(config, *, clock=None, signer=None, with_panel: bool = True) -
     issuer = Issuer(config=effective, signer=signer, journal=journal, clock=clock)
     printing = PrintService(effective, journal=journal, clock=clock.now)
     panel = _panel(effective) if with_panel else None
-    return Devices(config=config, clock=clock, signer=signer, journal=journal, issuer=issuer,
-                   settings=settings, printing=printing, panel=panel)
+    return AppServices(config=config, devices=Devices(clock=clock, signer=signer, panel=panel), journal=journal,
+                       issuer=issuer, settings=settings, printing=printing)
 
 
-def _panel(config):
-    """The GPIO status panel, or ``None`` when disabled or no GPIO is present (logged)."""
+def _panel(config: Config) -> Panel | None:
+    """The GPIO status panel, or ``None`` when disabled (it logs and stays dark without GPIO)."""
     if not config.gpio.enabled:
         return None
-    from appliance.devices.panel import StatusPanel
-    return StatusPanel(config.gpio)  # logs and stays dark when the machine has no GPIO
+    return StatusPanel(config.gpio)

@@ -41,10 +41,10 @@ def prepare(env: dict, config_path: str, state_dir: str) -> None:
     """In a fresh process: the account and a clock confirmation for this boot (no NTP in a lab)."""
     os.environ.update(env)
     from appliance.config import load_config
-    from appliance.runtime import build_devices
+    from appliance.runtime import build_services
 
     config = load_config(config_path, env={}, state_dir=state_dir)
-    devices = build_devices(config, with_panel=False)
+    devices = build_services(config, with_panel=False)
     try:
         devices.settings.add_user(USER, password=PASSWORD, role="admin")
         if devices.issuer.readiness(None):

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from appliance.errors import ApplianceError, UsageError
+from appliance.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -154,19 +155,18 @@ def run(args) -> int:
     from cryptography.hazmat.primitives import serialization
 
     from appliance.keys import provision
-    from appliance.cli import config_from_env
-    from appliance.runtime import build_devices
+    from appliance.runtime import build_services
 
     if not (0 < args.port < 65536 and 0 < args.hub_port < 65536) or args.port == args.hub_port:
         raise UsageError("--port and --hub-port must be two different port numbers (1-65535)")
     state, config_path = _prepare(args)
-    config = config_from_env()
+    config = load_config()
     now = datetime.now(timezone.utc)
     print(f"appliance demo in {state} (configuration {config_path})")
     if config.signer.kind == "pkcs11":
         kid = provision.lab_provision(config, now=now)
         print(f"signing key on the SoftHSM2 token {config.signer.token!r}, DSC from the LAB/TEST CSCA, kid {kid}")
-    devices = build_devices(config)
+    devices = build_services(config)
     children: list[subprocess.Popen] = []
     try:
         if not devices.issuer.clock_status()["synchronized"] and not devices.issuer.clock_status()["confirmed_this_boot"]:

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import serialization
 
 from appliance.dcc import dsc as dsc_mod
 from appliance.errors import DscError, UsageError
+from appliance.config import load_config
 
 
 def register(subparsers) -> None:
@@ -19,10 +20,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from appliance.cli import config_from_env
     from appliance.devices.signer import build_signer
 
-    signer = build_signer(config_from_env())
+    signer = build_signer(load_config())
     try:
         cert = signer.certificate
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from appliance.sync import batches
 from appliance.dcc import dsc
 from appliance.errors import DecodeError, HubError, UsageError
+from appliance.config import load_config
 
 HELP = "the central hub: serve | register-device | import"
 
@@ -41,9 +42,8 @@ def register(subparsers) -> None:
 
 
 def _config():
-    from appliance.cli import config_from_env
 
-    return config_from_env()
+    return load_config()
 
 
 def run_serve(args: argparse.Namespace) -> int:

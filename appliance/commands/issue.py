@@ -17,6 +17,7 @@ from pathlib import Path
 
 from appliance.util.atomic import write_atomic
 from appliance.errors import InvalidInput, UsageError
+from appliance.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ def read_input(path: str) -> dict:
 
 def run(args) -> int:
     from appliance.dcc import form
-    from appliance.cli import config_from_env
     from appliance.devices.clock import SystemClock
     from appliance.devices.signer import build_signer
     from appliance.issue import Issuer
@@ -75,7 +75,7 @@ def run(args) -> int:
         if not qr_path.parent.is_dir():
             raise UsageError(f"--qr {args.qr}: folder {qr_path.parent} does not exist")
     data = read_input(args.input)
-    config = config_from_env()
+    config = load_config()
     clock = SystemClock()
     req = form.parse_input(data, type=args.type, device=config.device, now=clock.now())
     signer = build_signer(config)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 
 from appliance.errors import UsageError
+from appliance.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,8 @@ def _open(config, *, create: bool = False):
 
 
 def run_verify(args) -> int:
-    from appliance.cli import config_from_env
 
-    with _open(config_from_env()) as journal:
+    with _open(load_config()) as journal:
         broken = journal.verify()
         count = journal.last_seq()
     if broken:
@@ -65,7 +65,6 @@ def run_export(args) -> int:
     from pathlib import Path
 
     from appliance.sync.batches import sign_batch
-    from appliance.cli import config_from_env
     from appliance.util.atomic import write_atomic
     from appliance.devices.clock import SystemClock
     from appliance.devices.signer import build_signer
@@ -75,7 +74,7 @@ def run_export(args) -> int:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise UsageError(f"--out {args.out}: folder {out.parent} does not exist")
-    config = config_from_env()
+    config = load_config()
     with _open(config) as journal:
         broken = journal.verify()
         entries = journal.entries(after_seq=args.since)
@@ -95,10 +94,9 @@ def run_export(args) -> int:
 
 
 def run_purge(args) -> int:
-    from appliance.cli import config_from_env
     from appliance.devices.clock import SystemClock
 
-    config = config_from_env()
+    config = load_config()
     if not (config.state_dir / JOURNAL_FILE).exists():
         print("removed 0 personal records (no journal yet)")
         return 0
@@ -109,13 +107,12 @@ def run_purge(args) -> int:
 
 
 def run_confirm_clock(args) -> int:
-    from appliance.cli import config_from_env
     from appliance.commands.issue import operator_name
     from appliance.devices.clock import SystemClock
     from appliance.devices.signer import build_signer
     from appliance.issue import Issuer
 
-    config = config_from_env()
+    config = load_config()
     with _open(config, create=True) as journal:
         issuer = Issuer(config=config, signer=build_signer(config), journal=journal, clock=SystemClock())
         entry = issuer.confirm_clock(operator=operator_name())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from appliance.config import load_config
 
 
 
@@ -20,10 +21,9 @@ def register(sub) -> None:
 
 
 def _service():
-    from appliance.cli import config_from_env
     from appliance.printing.service import PrintService
 
-    return PrintService(config_from_env())
+    return PrintService(load_config())
 
 
 def run_status(args) -> int:

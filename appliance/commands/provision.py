@@ -15,6 +15,7 @@ from appliance.util.atomic import write_atomic
 from appliance.dcc import dsc
 from appliance.keys import labca, provision
 from appliance.errors import ApplianceError, InvalidInput, UsageError
+from appliance.config import load_config
 
 HELP = "provision the signing key, the DSC and staff accounts"
 
@@ -66,9 +67,8 @@ def register(subparsers) -> None:
 
 
 def _config():
-    from appliance.cli import config_from_env
 
-    return config_from_env()
+    return load_config()
 
 
 def _now() -> datetime:

@@ -15,6 +15,7 @@ import logging
 import signal
 
 from appliance.errors import ConfigError, UsageError
+from appliance.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,10 @@ def is_loopback(host: str) -> bool:
 
 
 def run(args) -> int:
-    from appliance.cli import config_from_env
-    from appliance.runtime import build_devices
+    from appliance.runtime import build_services
     from appliance.web import create_app
 
-    config = config_from_env()
+    config = load_config()
     host = args.host or config.web.host
     port = config.web.port if args.port is None else args.port
     if not 0 <= port <= 65535:
@@ -51,7 +51,7 @@ def run(args) -> int:
     if not tls and not is_loopback(host):
         raise ConfigError(f"{config.source}: refusing plain HTTP on {host}: set [web] tls_cert and tls_key "
                           "(made at provisioning), or listen on 127.0.0.1")
-    devices = build_devices(config)
+    devices = build_services(config)
     try:
         app = create_app(config, devices)
         devices.start()

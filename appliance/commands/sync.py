@@ -12,6 +12,7 @@ import json
 import signal
 import threading
 import time
+from appliance.config import load_config
 
 HELP = "send the journal to the central hub"
 
@@ -26,13 +27,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from appliance.cli import config_from_env
     from appliance.devices.hub_client import HttpHubClient
     from appliance.devices.signer import build_signer
     from appliance.journal.journal import Journal
     from appliance.sync.agent import SyncAgent
 
-    config = config_from_env()
+    config = load_config()
     client = HttpHubClient.from_config(config)
     signer = build_signer(config)
     journal = Journal.open(config.state_dir / "journal.sqlite")

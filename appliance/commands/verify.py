@@ -16,6 +16,7 @@ from pathlib import Path
 from appliance.dcc import dsc
 from appliance.errors import ApplianceError, UsageError
 from appliance.dcc.verify import verify
+from appliance.config import load_config
 
 DEVICE_DSCS = ("dsc.pem", "software-signer/dsc.pem")
 
@@ -54,9 +55,7 @@ def load_dscs(files: list[str]) -> list:
 
 
 def device_dscs() -> list:
-    from appliance.cli import config_from_env
-
-    state = Path(config_from_env().state_dir)
+    state = Path(load_config().state_dir)
     certs = []
     for rel in DEVICE_DSCS:
         path = state / rel

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import cbor2
 
 from appliance.dcc import dsc
-from appliance.devices.signer import ES256, Signer
+from appliance.dcc.cose import ES256
 from appliance.errors import DscError, SigningError
+
+if TYPE_CHECKING:  # the port's type only; the engine never imports a device
+    from appliance.devices.ports import Signer
 
 COSE_SIGN1_TAG = 18
 CWT_ISS, CWT_EXP, CWT_IAT, CWT_HCERT = 1, 4, 6, -260

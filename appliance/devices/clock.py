@@ -1,9 +1,10 @@
-"""The ``Clock`` port: what time it is, and whether that time can be trusted.
+"""The ``Clock`` port's adapters (:mod:`appliance.devices.ports`): what time it is, and what
+the clock policy (:mod:`appliance.clock_trust`) needs to judge it.
 
 A Raspberry Pi has no battery clock: after a power cut without network it boots
 with whatever time the file system last saw. Issuing with a wrong clock makes
 certificates that are already expired, or not valid yet, and breaks the
-journal's order. So the clock is checked before every issue (:func:`check_clock`).
+journal's order. So the clock is checked before every issue (:mod:`appliance.clock_trust`).
 
 The rules (documented in the README, section "Clock trust"):
 
@@ -29,13 +30,10 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Sequence
 
-from cryptography import x509
-
-from appliance.dcc import dsc
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +42,6 @@ RTC_PATHS = (Path("/dev/rtc0"), Path("/sys/class/rtc/rtc0"))
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 TIMEDATECTL = ("timedatectl", "show", "-p", "NTPSynchronized", "--value")
 TIMEDATECTL_CACHE_S = 30.0  #: issuing asks before every certificate; one subprocess per 30 s is plenty
-
-
-@runtime_checkable
-class Clock(Protocol):
-    """Tells the time (aware UTC) and how far to trust it."""
-
-    def now(self) -> datetime: ...
-
-    def is_synchronized(self) -> bool: ...
-
-    def has_rtc(self) -> bool: ...
-
-    def boot_id(self) -> str: ...
 
 
 class SystemClock:
@@ -136,44 +121,3 @@ class FixedClock:
 
     def boot_id(self) -> str:
         return self.boot
-
-
-def release_datetime(release_date: str) -> datetime:
-    """``"2026-11-01"`` -> midnight UTC of that day."""
-    d = date.fromisoformat(release_date)
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
-
-
-def hard_problems(now: datetime, *, newest_entry: datetime | None, dsc_cert: x509.Certificate | None,
-                  release_date: str) -> list[str]:
-    """Problems no confirmation can lift: the time itself is impossible."""
-    problems = []
-    stamp = f"{now:%Y-%m-%d %H:%M:%S} UTC"
-    released = release_datetime(release_date)
-    if now < released:
-        problems.append(f"the system time {stamp} is before this software's release date {release_date}; "
-                        "set the clock to the correct time")
-    if newest_entry is not None and now < newest_entry:
-        problems.append(f"the system time {stamp} is earlier than the newest journal entry "
-                        f"({newest_entry:%Y-%m-%d %H:%M:%S} UTC); set the clock to the correct time")
-    if dsc_cert is not None:
-        if now < dsc.not_before(dsc_cert) or now > dsc.not_after(dsc_cert):
-            problems.append(f"the system time {stamp} is outside the device certificate's validity "
-                            f"({dsc.not_before(dsc_cert):%Y-%m-%d} to {dsc.not_after(dsc_cert):%Y-%m-%d}); "
-                            "set the clock, or import a current DSC")
-    return problems
-
-
-def check_clock(now: datetime, *, newest_entry: datetime | None, dsc_cert: x509.Certificate | None,
-                release_date: str, synchronized: bool = True, has_rtc: bool = False,
-                confirmed: bool = False) -> list[str]:
-    """Every reason why ``now`` must not be used for issuing; empty = trusted.
-
-    :param confirmed: an admin confirmed the time during this boot; it lifts
-        only the "not synchronised and no RTC" problem.
-    """
-    problems = hard_problems(now, newest_entry=newest_entry, dsc_cert=dsc_cert, release_date=release_date)
-    if not synchronized and not has_rtc and not confirmed:
-        problems.append("the clock is not NTP-synchronised and there is no battery clock; "
-                        "an admin must confirm the time before issuing")
-    return problems

@@ -11,27 +11,15 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import Protocol
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from appliance.sync import batches
 from appliance.errors import ConfigError, HubError, HubUnreachable
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/cose"
-
-
-class HubClient(Protocol):
-    def acknowledged(self, device_id: str) -> int:
-        """The hub's high-water mark for this device (entries 1..N are stored)."""
-        ...
-
-    def push(self, batch_bytes: bytes) -> int:
-        """Send one signed batch; returns the hub's new high-water mark."""
-        ...
 
 
 def _reason(response) -> str:
@@ -52,8 +40,8 @@ def _answer(status: int, body: dict | None, reason: str, what: str) -> int:
     return value
 
 
-def _batch_path(batch_bytes: bytes) -> str:
-    return f"/api/v1/devices/{quote(batches.peek_device_id(batch_bytes), safe='')}/batches"
+def _batch_path(device_id: str) -> str:
+    return f"/api/v1/devices/{quote(device_id, safe='')}/batches"
 
 
 class HttpHubClient:
@@ -103,8 +91,8 @@ class HttpHubClient:
     def acknowledged(self, device_id: str) -> int:
         return self._request("GET", f"/api/v1/devices/{quote(device_id, safe='')}", "the status request")
 
-    def push(self, batch_bytes: bytes) -> int:
-        return self._request("POST", _batch_path(batch_bytes), "the batch", content=batch_bytes,
+    def push(self, device_id: str, batch_bytes: bytes) -> int:
+        return self._request("POST", _batch_path(device_id), "the batch", content=batch_bytes,
                              headers={"Content-Type": CONTENT_TYPE})
 
     def close(self) -> None:
@@ -122,8 +110,8 @@ class InProcessHubClient:
         return _answer(r.status_code, r.get_json(silent=True), (r.get_json(silent=True) or {}).get("error", ""),
                        "the status request")
 
-    def push(self, batch_bytes: bytes) -> int:
-        r = self._client.post(_batch_path(batch_bytes), data=batch_bytes, content_type=CONTENT_TYPE)
+    def push(self, device_id: str, batch_bytes: bytes) -> int:
+        r = self._client.post(_batch_path(device_id), data=batch_bytes, content_type=CONTENT_TYPE)
         return _answer(r.status_code, r.get_json(silent=True), (r.get_json(silent=True) or {}).get("error", ""),
                        "the batch")
 

@@ -31,9 +31,9 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from appliance.util.atomic import write_atomic
+from appliance.devices.ports import PrinterStatus, ReceiptPrinter
 from appliance.errors import ConfigError, PrinterUnavailable
 
 log = logging.getLogger(__name__)
@@ -41,18 +41,6 @@ log = logging.getLogger(__name__)
 DLE_EOT_ONLINE = b"\x10\x04\x01"
 DLE_EOT_PAPER = b"\x10\x04\x04"
 STATUS_TIMEOUT_S = 2.0   #: upper bound for status probes (the status page must answer fast)
-
-
-@dataclass(frozen=True)
-class PrinterStatus:
-    """``online``: True/False, None = cannot tell; ``paper``: ok | near_end | out | unknown."""
-
-    online: bool | None
-    paper: str
-    detail: str
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def parse_online(byte: int | None) -> bool | None:
@@ -74,19 +62,6 @@ def parse_paper(byte: int | None) -> str:
     if byte & 0x0C:
         return "near_end"
     return "ok"
-
-
-@runtime_checkable
-class ReceiptPrinter(Protocol):
-    """Where receipts go."""
-
-    kind: str
-
-    def send(self, data: bytes, *, name: str = "receipt", preview: bytes | None = None) -> None:
-        """Print ``data`` (ESC/POS); ``name`` and ``preview`` (PNG) are used by the file printer only."""
-
-    def status(self) -> PrinterStatus:
-        """Online and paper state, answered within a couple of seconds."""
 
 
 class FilePrinter:
@@ -178,8 +153,7 @@ class _EscposPrinter(abc.ABC):
         if not self.has_status:
             return None
         try:
-            printer._raw(request)
-            reply = printer._read()
+            reply = printer.query_status(request)
         except Exception as exc:  # timeouts, resets, USB errors: the printer did not answer
             log.debug("%s: no answer to status query (%s)", self.describe(), type(exc).__name__)
             return None
@@ -192,6 +166,8 @@ class _EscposPrinter(abc.ABC):
             if paper == "out":
                 raise PrinterUnavailable(f"{self.describe()}: out of paper; load a new roll")
             try:
+                # python-escpos has no public call for prebuilt ESC/POS bytes: _raw is the transport's
+                # write, stable across 3.1.x, which pyproject.toml pins for that reason
                 printer._raw(data)
             except Exception as exc:
                 raise PrinterUnavailable(f"{self.describe()}: the connection broke while printing "

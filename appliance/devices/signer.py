@@ -1,4 +1,4 @@
-"""The ``Signer`` port and its software implementation.
+"""The software implementation of the ``Signer`` port (:mod:`appliance.devices.ports`).
 
 A signer knows its ``kid`` (8 bytes), its DSC (``certificate``, or ``None`` before
 one is imported) and signs COSE ``Sig_structure`` bytes with ES256, returning
@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,27 +23,10 @@ from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from appliance.util.atomic import write_atomic
 from appliance.dcc import dsc
+from appliance.devices.ports import Signer
 from appliance.errors import SignerUnavailable
 
 log = logging.getLogger(__name__)
-
-ES256 = -7
-
-
-@runtime_checkable
-class Signer(Protocol):
-    """Signs COSE Sig_structures with a key it never reveals."""
-
-    @property
-    def kid(self) -> bytes: ...
-
-    @property
-    def certificate(self) -> x509.Certificate | None: ...
-
-    def sign(self, to_be_signed: bytes) -> bytes:
-        """ES256 over ``to_be_signed``; returns raw ``r || s`` (64 bytes)."""
-        ...
-
 
 def der_to_raw(der: bytes, size: int = 32) -> bytes:
     """DER ECDSA signature -> fixed-width raw ``r || s`` as COSE wants it."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -33,24 +32,14 @@ from typing import Any, Iterable
 from appliance.journal import chain, migrations
 from appliance.journal import sqlite as store
 from appliance.errors import JournalCorrupt, JournalError
+from appliance.util import wakeup
+from appliance.util.timefmt import fmt_utc, parse_utc
 
 log = logging.getLogger(__name__)
 
 MAGIC = "appliance-journal"
-WAKEUP_SOCKET = "sync-wakeup.sock"
 _COLUMNS = ", ".join(chain.FIELDS)
 _SCAN_CHUNK = 5000
-
-
-def fmt_time(t: datetime) -> str:
-    """Aware datetime -> ``YYYY-MM-DDTHH:MM:SSZ`` (UTC, whole seconds)."""
-    if t.tzinfo is None:
-        raise ValueError("journal times must be timezone-aware")
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(s: str) -> datetime:
-    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 def _normalise(data: dict | None) -> tuple[dict, str]:
@@ -174,7 +163,7 @@ class Journal:
         if personal is not None and not uvci:
             raise ValueError("personal data must belong to a uvci")
         data, data_text = _normalise(data)
-        time = fmt_time(now)
+        time = fmt_utc(now)
         with self._lock, self._write():
             row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, chain.GENESIS)
@@ -211,7 +200,7 @@ class Journal:
 
     def purge(self, *, now: datetime, retention_days: int) -> int:
         """Delete personal rows older than ``retention_days``; return how many. Entries stay."""
-        cutoff = fmt_time(now - timedelta(days=retention_days))
+        cutoff = fmt_utc(now - timedelta(days=retention_days))
         with self._lock:
             with self._write():
                 removed = self._conn.execute("DELETE FROM personal WHERE created_at < ?", (cutoff,)).rowcount
@@ -231,7 +220,7 @@ class Journal:
 
     def newest_time(self) -> datetime | None:
         value = self._read("SELECT MAX(time) FROM entries")[0][0]
-        return parse_time(value) if value else None
+        return parse_utc(value) if value else None
 
     def latest(self, kind: str) -> dict | None:
         """The newest entry of ``kind`` (e.g. the last ``clock_confirmed``), or None."""
@@ -284,7 +273,7 @@ class Journal:
         sql, args = self._RECORD, []
         if since is not None:
             sql += " AND e.time >= ?"
-            args.append(fmt_time(since))
+            args.append(fmt_utc(since))
         if text:
             like = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             fields = ("e.uvci", "json_extract(p.json, '$.family_name')", "json_extract(p.json, '$.given_name')",
@@ -304,7 +293,7 @@ class Journal:
         sql, args = sql + " AND p.person_key = ?", [person_key(personal)]
         if since is not None:
             sql += " AND e.time >= ?"
-            args.append(fmt_time(since))
+            args.append(fmt_utc(since))
         sql += " ORDER BY e.seq DESC LIMIT ?"
         return [_record(r) for r in self._read(sql, (*args, limit))]
 
@@ -374,20 +363,13 @@ class Journal:
             self._conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", (key, value))
 
     def _wake(self) -> None:
-        target = self.path.parent / WAKEUP_SOCKET
-        if self._in_bulk or not target.exists():
-            return
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-                s.setblocking(False)
-                s.sendto(b"w", str(target))
-        except OSError:
-            pass  # the sync agent is not listening; it polls anyway
+        if not self._in_bulk:
+            wakeup.notify(self.path.parent)  # the sync agent also polls when nobody listens
 
 
 def _record(row: tuple) -> CertificateRecord:
     seq, uvci, typ, time, expires, operator, data, personal, revoked, kid = row
-    return CertificateRecord(seq=seq, uvci=uvci, type=typ, issued_at=parse_time(time),
-                             expires_at=parse_time(expires) if expires else None, operator=operator,
+    return CertificateRecord(seq=seq, uvci=uvci, type=typ, issued_at=parse_utc(time),
+                             expires_at=parse_utc(expires) if expires else None, operator=operator,
                              data=json.loads(data), personal=json.loads(personal) if personal else None,
                              revoked=bool(revoked), kid=kid)

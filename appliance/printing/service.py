@@ -22,7 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from appliance.devices.printer import ReceiptPrinter, UnusablePrinter, build_printer
+from appliance.devices.ports import ReceiptPrinter
+from appliance.devices.printer import UnusablePrinter, build_printer
 from appliance.errors import ApplianceError, PrinterError
 from appliance.printing.queue import FILENAME, PrintQueue
 from appliance.printing.receipt import build_receipt, layout_for, receipt_preview_png

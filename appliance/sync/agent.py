@@ -17,23 +17,16 @@ the hub is unreachable, and hammering it helps no one.
 from __future__ import annotations
 
 import logging
-import os
 import random
-import select
-import socket
-import stat
 import threading
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
 from appliance.sync.batches import sign_batch
 from appliance.errors import ApplianceError, HubError, HubUnreachable
+from appliance.util.wakeup import WAKEUP_SOCKET, Wakeup
 
 log = logging.getLogger(__name__)
-
-WAKEUP_SOCKET = "sync-wakeup.sock"
-
 
 class _UtcClock:
     def now(self) -> datetime:
@@ -43,52 +36,6 @@ class _UtcClock:
 def backoff_delay(failures: int, cap_s: float, rng: random.Random) -> float:
     """Full jitter: a uniform delay in ``[0, min(cap, 2**(failures-1))]`` seconds."""
     return rng.uniform(0.0, min(cap_s, 2.0 ** min(failures - 1, 30)))
-
-
-class Wakeup:
-    """A bound unix datagram socket; any datagram on it wakes the agent."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        if self.path.exists() or self.path.is_symlink():
-            if not stat.S_ISSOCK(self.path.lstat().st_mode):
-                raise HubError(f"{self.path} exists and is not a socket; remove it")
-            self.path.unlink()  # stale socket of an earlier run
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            self._sock.bind(str(self.path))
-        except OSError:
-            self._sock.close()
-            raise
-        os.chmod(self.path, 0o660)
-        self._sock.setblocking(False)
-
-    def drain(self) -> bool:
-        woke = False
-        while True:
-            try:
-                self._sock.recv(64)
-                woke = True
-            except (BlockingIOError, InterruptedError):
-                return woke
-
-    def wait(self, timeout_s: float, stop: threading.Event | None = None) -> bool:
-        """Wait up to ``timeout_s`` for a datagram (checking ``stop`` twice a second)."""
-        remaining = timeout_s
-        while remaining > 0 and not (stop and stop.is_set()):
-            step = min(remaining, 0.5)
-            ready, _, _ = select.select([self._sock], [], [], step)
-            if ready:
-                return self.drain() or True
-            remaining -= step
-        return False
-
-    def close(self) -> None:
-        self._sock.close()
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 class SyncAgent:
@@ -149,7 +96,7 @@ class SyncAgent:
             if not entries:
                 return ack
             data = sign_batch(entries, device_id=self.device_id, signer=self.signer, now=self.clock.now())
-            new_ack = self.client.push(data)
+            new_ack = self.client.push(self.device_id, data)
             if new_ack < entries[-1]["seq"]:
                 raise HubError(f"the hub acknowledged only up to seq {new_ack} after a batch ending at "
                                f"{entries[-1]['seq']}; will retry")

@@ -29,7 +29,8 @@ from cryptography import x509
 
 from appliance.dcc import cose, dsc
 from appliance.journal import chain
-from appliance.devices.signer import ES256, Signer
+from appliance.dcc.cose import ES256
+from appliance.devices.ports import Signer
 from appliance.errors import DecodeError, HubError
 from appliance.dcc.sign import COSE_SIGN1_TAG, sig_structure
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from appliance.dcc import dsc, sign
 from appliance.config import load_config
 from appliance.devices.pkcs11_signer import Pkcs11Signer, parse_pkcs11_uri, read_pin, signer_target
-from appliance.devices.signer import Signer
+from appliance.devices.ports import Signer
 from appliance.errors import ConfigError, DscError, SignerUnavailable
 
 REAL_NOW = datetime.now(timezone.utc)
