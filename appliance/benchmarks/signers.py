@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from appliance.dcc import sign
+from appliance.dcc.encode import to_hc1
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +27,6 @@ DCC = {"ver": "1.3.0", "nam": {"fn": "Musterfrau-Gößinger", "fnt": "MUSTERFRAU
        "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528", "ma": "ORG-100030215",
               "dn": 2, "sd": 2, "dt": "2026-11-20", "co": "DE", "is": "Robert Koch-Institut",
               "ci": "URN:UVCI:01:DE:DEMO1/0001ABCDEF#K"}]}
-
-
-def _to_hc1(cose: bytes) -> str:
-    try:
-        from appliance.dcc.encode import to_hc1
-    except ImportError:  # the codec module is not there: the same steps by hand
-        import zlib
-
-        from appliance.dcc.base45 import b45encode
-
-        return "HC1:" + b45encode(zlib.compress(cose, 9))
-    return to_hc1(cose)
 
 
 def _rate(fn: Callable[[int], object], seconds: float) -> float:
@@ -56,7 +45,7 @@ def measure(signer, seconds: float) -> tuple[float, float]:
     iat = max(NOW, signer.certificate.not_valid_before_utc + timedelta(minutes=1))
 
     def certificate(i: int) -> str:
-        return _to_hc1(sign.sign_dcc(DCC, signer, issuer_country="DE", iat=iat, exp=iat + timedelta(days=30)).cose)
+        return to_hc1(sign.sign_dcc(DCC, signer, issuer_country="DE", iat=iat, exp=iat + timedelta(days=30)).cose)
 
     return sig_rate, _rate(certificate, seconds)
 

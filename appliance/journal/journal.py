@@ -186,15 +186,8 @@ class Journal:
         self._wake()
         return {f: entry[f] for f in chain.FIELDS}
 
-    def next_sequence(self, name: str = "uvci") -> int:
-        """Take the next number of a persistent counter (1, 2, ...); committed before it returns."""
-        with self._lock, self._write():
-            self._conn.execute("INSERT OR IGNORE INTO sequences (name, value) VALUES (?, 0)", (name,))
-            self._conn.execute("UPDATE sequences SET value = value + 1 WHERE name = ?", (name,))
-            return self._conn.execute("SELECT value FROM sequences WHERE name = ?", (name,)).fetchone()[0]
-
     def peek_sequence(self, name: str = "uvci") -> int:
-        """The number :meth:`next_sequence` would return now, without taking it."""
+        """The next number of a persistent counter (1, 2, ...); :meth:`append` takes it with ``sequence=``."""
         row = self._read("SELECT value FROM sequences WHERE name = ?", (name,))
         return (row[0][0] if row else 0) + 1
 

@@ -43,13 +43,13 @@ def test_nothing_personal_in_the_synced_entries(journal, now, make_issued):
 
 def test_entries_survive_reopen_and_sequence_persists(journal_path, now, make_issued):
     with Journal.open(journal_path) as j:
-        assert [j.next_sequence(), j.next_sequence(), j.next_sequence("other")] == [1, 2, 1]
-        entry = j.append("issued", now=now, operator="anna", **make_issued(1))
+        assert j.peek_sequence() == 1 and j.peek_sequence("other") == 1
+        entry = j.append("issued", now=now, operator="anna", **make_issued(1), sequence=("uvci", 2))
+        j.append("note", now=now, operator="anna", sequence=("uvci", 1))      # a counter never goes back
         journal_id = j.journal_id
     with Journal.open(journal_path) as j:
-        assert j.peek_sequence() == 3
-        assert j.next_sequence() == 3
-        assert j.entries() == [entry]
+        assert j.peek_sequence() == 3 and j.peek_sequence("other") == 1
+        assert j.entries()[0] == entry and j.last_seq() == 2
         assert j.journal_id == journal_id
 
 
@@ -134,8 +134,7 @@ def test_wakeup_datagram_after_each_commit(journal, now, make_issued):
 def test_threads_share_one_journal(journal, now, make_issued):
     def worker(base):
         for i in range(25):
-            journal.append("issued", now=now, operator="t", **make_issued(base + i))
-            journal.next_sequence()
+            journal.append("issued", now=now, operator="t", **make_issued(base + i), sequence=("uvci", base + i + 1))
 
     threads = [threading.Thread(target=worker, args=(k * 100,)) for k in range(4)]
     for t in threads:
@@ -143,7 +142,7 @@ def test_threads_share_one_journal(journal, now, make_issued):
     for t in threads:
         t.join()
     assert journal.last_seq() == 100 and journal.verify() is None
-    assert journal.peek_sequence() == 101
+    assert journal.peek_sequence() == 326                  # the highest number taken (300 + 25), plus one
 
 
 WRITER = """
@@ -153,9 +152,10 @@ from pathlib import Path
 from appliance.journal.journal import Journal
 j = Journal.open(Path(sys.argv[1]))
 tag = sys.argv[2]
+offset = 0 if tag == "a" else 60
 for i in range(60):
-    j.append("note", now=datetime(2026, 11, 28, 10, tzinfo=timezone.utc), operator=tag, data={"i": i})
-    j.next_sequence()
+    j.append("note", now=datetime(2026, 11, 28, 10, tzinfo=timezone.utc), operator=tag, data={"i": i},
+             sequence=("uvci", offset + i + 1))
 j.close()
 """
 
