@@ -36,6 +36,7 @@ apt:
 	fi
 
 test: apt venv
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 # The demo signs with a SoftHSM2 token when the package is there (installed here when run as root),

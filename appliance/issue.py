@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 
 from appliance import RELEASE_DATE
 from appliance.journal import chain
-from appliance.dcc import dsc, encode, payload, sign, verify
+from appliance.dcc import dsc, encode, model, payload, sign, verify
 from appliance.dcc import uvci as uvci_mod
 from appliance.config import Config
 from appliance.clock_trust import clock_problems, hard_problems, needs_confirmation
@@ -37,11 +37,6 @@ from appliance.util.timefmt import fmt_utc
 log = logging.getLogger(__name__)
 audit = logging.getLogger("appliance.audit")
 
-#: Non-personal facts kept in an ``issued`` entry's ``data`` (statistics at the hub), per type.
-FACTS = {"v": ("tg", "vp", "mp", "ma", "dn", "sd", "co"),
-         "t": ("tg", "tt", "ma", "tr", "tc", "co"),
-         "r": ("tg", "co")}
-TYPES = ("v", "t", "r")
 #: At start the newest this many entries are chain-checked (then every new one); the whole
 #: chain is checked by ``appliance journal verify`` and by the hub on every sync.
 STARTUP_CHECK_WINDOW = 1000
@@ -151,7 +146,7 @@ class Issuer:
     # ----------------------------------------------------------------- issuing
     def issue(self, req, *, operator: str, idempotency_key: str | None = None) -> Issued:
         """Issue one certificate for ``req`` (a :class:`appliance.form.IssueRequest`)."""
-        if req.type not in TYPES:
+        if req.type not in model.TYPES:
             raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
         with self._lock:
             prior = self._journal.by_idempotency_key(idempotency_key) if idempotency_key else None
@@ -218,7 +213,7 @@ class Issuer:
     @staticmethod
     def _facts(issued: Issued) -> dict:
         event = (issued.dcc.get(issued.type) or [{}])[0]
-        facts = {k: event[k] for k in FACTS[issued.type] if k in event}
+        facts = {k: event[k] for k in model.FACTS[issued.type] if k in event}
         facts["expires_at"] = fmt_utc(issued.expires_at)
         facts["ver"] = issued.dcc.get("ver")
         return facts

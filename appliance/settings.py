@@ -24,6 +24,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
@@ -63,7 +64,6 @@ GPIO_FIELDS = {"enabled": bool, "green": int, "amber": int, "red": int, "button"
 
 
 def _valid_zone(name: str) -> bool:
-    from zoneinfo import ZoneInfo
     try:
         ZoneInfo(name)
     except (ValueError, KeyError, OSError):

@@ -21,12 +21,15 @@ from importlib import resources
 from pathlib import Path
 
 from appliance.dcc import form
+from appliance.benchmarks import signers
 from appliance.benchmarks.runner import percentile
 from appliance.config import load_config
 from appliance.devices.clock import SystemClock
+from appliance.devices.pkcs11_signer import Pkcs11Signer
 from appliance.devices.signer import SoftwareSigner
 from appliance.issue import Issuer
 from appliance.journal.journal import Journal
+from appliance.keys import softtokens
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 
@@ -96,9 +99,7 @@ def _issue_times(config, signer, n: int) -> tuple[list[float], float]:
 
 def softhsm_issue_worker(env: dict, overrides: dict, state_dir: str, n: int) -> tuple[list[float], float]:
     """In a spawned process (a PKCS#11 module must not be forked): issue with the SoftHSM key."""
-    os.environ.update(env)
-    from appliance.devices.pkcs11_signer import Pkcs11Signer
-
+    os.environ.update(env)  # before the PKCS#11 module is loaded (when the signer is built)
     config = load_config(env={}, overrides=overrides, state_dir=state_dir)
     signer = Pkcs11Signer.from_config(config)
     try:
@@ -116,9 +117,6 @@ def _issue_rows(name: str, times: list[float], per_s: float) -> list[tuple[str, 
 
 
 def _softhsm_rows(ctx, n: int) -> list[tuple[str, str, str]]:
-    from appliance.benchmarks import signers
-    from appliance.keys import softtokens
-
     if not softtokens.softhsm_available():
         return [("issue end-to-end p50 (SoftHSM2 key)", "SoftHSM2 not installed", "<= 10 ms")]
     with softtokens.SoftHsmToken(ctx.tmp / "softhsm") as tok:

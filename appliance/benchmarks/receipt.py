@@ -13,6 +13,7 @@ from appliance.config import load_config
 from appliance.devices.signer import SoftwareSigner
 from appliance.dcc.encode import to_hc1
 from appliance.printing.receipt import build_receipt, receipt_preview_png
+from appliance.printing.service import PrintService
 from appliance.dcc.sign import sign_dcc
 
 NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
@@ -48,8 +49,6 @@ def run(ctx) -> list[tuple[str, str, str]]:
 
 
 def _queue_round_trip(ctx, args: dict, repeat: int) -> tuple[str, str, str]:
-    from appliance.printing.service import PrintService
-
     config = load_config(env={}, state_dir=ctx.tmp, overrides={"printer": {"kind": "file"}})
     service = PrintService(config, clock=lambda: NOW)
     counter = iter(range(10**6))

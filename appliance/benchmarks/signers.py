@@ -16,8 +16,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
+from appliance.config import load_config
 from appliance.dcc import sign
 from appliance.dcc.encode import to_hc1
+from appliance.devices.pkcs11_signer import Pkcs11Signer
+from appliance.devices.signer import SoftwareSigner
+from appliance.keys import softtokens
+from appliance.keys.provision import lab_provision
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +57,14 @@ def measure(signer, seconds: float) -> tuple[float, float]:
 
 def provision_token(env: dict, overrides: dict, state_dir: str) -> str:
     """In a fresh process: key on the token, lab CA, DSC imported. Returns the kid (base64)."""
-    os.environ.update(env)
-    from appliance.config import load_config
-    from appliance.keys.provision import lab_provision
-
+    os.environ.update(env)  # before the PKCS#11 module is loaded (when the token is opened)
     config = load_config(env={}, overrides=overrides, state_dir=state_dir)
     return lab_provision(config, now=datetime.now(timezone.utc), subject="C=DE,O=Benchmark,CN=DSC bench")
 
 
 def token_worker(env: dict, overrides: dict, state_dir: str, seconds: float) -> tuple[float, float]:
     """In a fresh process: measure the configured PKCS#11 signer."""
-    os.environ.update(env)
-    from appliance.config import load_config
-    from appliance.devices.pkcs11_signer import Pkcs11Signer
-
+    os.environ.update(env)  # before the PKCS#11 module is loaded (when the signer is built)
     signer = Pkcs11Signer.from_config(load_config(env={}, overrides=overrides, state_dir=state_dir))
     try:
         return measure(signer, seconds)
@@ -75,10 +74,7 @@ def token_worker(env: dict, overrides: dict, state_dir: str, seconds: float) -> 
 
 def sign_worker(env: dict, overrides: dict, state_dir: str, messages: list[bytes]) -> list[bytes]:
     """In a fresh process: sign each message with the configured PKCS#11 signer (multi-process tests)."""
-    os.environ.update(env)
-    from appliance.config import load_config
-    from appliance.devices.pkcs11_signer import Pkcs11Signer
-
+    os.environ.update(env)  # before the PKCS#11 module is loaded (when the signer is built)
     signer = Pkcs11Signer.from_config(load_config(env={}, overrides=overrides, state_dir=state_dir))
     try:
         return [signer.sign(m) for m in messages]
@@ -104,9 +100,6 @@ def _token_rows(name: str, token_cls, folder: Path, seconds: float) -> list[tupl
 
 
 def run(ctx) -> list[tuple[str, str, str]]:
-    from appliance.keys import softtokens
-    from appliance.devices.signer import SoftwareSigner
-
     seconds = 0.5 if ctx.quick else 2.0
     sig_rate, cert_rate = measure(SoftwareSigner.generate(now=NOW), seconds)
     rows = [("software: signatures/s", f"{sig_rate:.0f}", "(demo only)"),

@@ -20,6 +20,14 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
+
+from appliance.benchmarks.runner import percentile
+from appliance.benchmarks.signers import in_spawned, provision_token
+from appliance.config import load_config
+from appliance.keys import softtokens
+from appliance.runtime import build_services
+
 log = logging.getLogger(__name__)
 
 CLIENTS = 8
@@ -39,10 +47,7 @@ def _name(i: int) -> str:
 
 def prepare(env: dict, config_path: str, state_dir: str) -> None:
     """In a fresh process: the account and a clock confirmation for this boot (no NTP in a lab)."""
-    os.environ.update(env)
-    from appliance.config import load_config
-    from appliance.runtime import build_services
-
+    os.environ.update(env)  # before the PKCS#11 module is loaded (when the services are built)
     config = load_config(config_path, env={}, state_dir=state_dir)
     devices = build_services(config, with_panel=False)
     try:
@@ -72,7 +77,6 @@ def _start_server(env: dict) -> tuple[subprocess.Popen, str]:
 
 
 def _client(base: str, indices: list[int], latencies: list[float], errors: list[str]) -> None:
-    import httpx
     with httpx.Client(base_url=base, timeout=30) as http:
         page = http.get("/login").text
         http.post("/login", data={"username": USER, "password": PASSWORD, "csrf_token": _CSRF.search(page).group(1)})
@@ -103,7 +107,6 @@ def _rss_mb(pid: int) -> float:
 
 def measure(folder: Path, signer: dict, token_env: dict, count: int) -> dict:
     """Issue ``count`` certificates with CLIENTS clients; returns latencies, RSS and errors."""
-    from appliance.benchmarks.signers import in_spawned
     state = folder / "state"
     state.mkdir(parents=True, exist_ok=True)
     config = _write_config(folder, signer)
@@ -135,7 +138,6 @@ def measure(folder: Path, signer: dict, token_env: dict, count: int) -> dict:
 
 
 def _rows(name: str, result: dict) -> list[tuple[str, str, str]]:
-    from appliance.benchmarks.runner import percentile
     lat = result["latencies"]
     rows = [(f"web ({name}): submit->result p50, {CLIENTS} clients", f"{percentile(lat, 50):.1f} ms" if lat else "-", ""),
             (f"web ({name}): submit->result p95, {CLIENTS} clients", f"{percentile(lat, 95):.1f} ms" if lat else "-",
@@ -147,12 +149,10 @@ def _rows(name: str, result: dict) -> list[tuple[str, str, str]]:
 
 
 def run(ctx) -> list[tuple[str, str, str]]:
-    from appliance.keys import softtokens
     count = 100 if ctx.quick else 1000
     rows = _rows("software key", measure(Path(ctx.tmp) / "web-software", {"kind": "software"}, {}, count))
     if not softtokens.softhsm_available():
         return rows + [("web (softhsm): submit->result", "SoftHSM2 not installed", "")]
-    from appliance.benchmarks.signers import in_spawned, provision_token
     folder = Path(ctx.tmp) / "web-softhsm"
     with softtokens.SoftHsmToken(folder / "token") as tok:
         state = folder / "state"

@@ -25,13 +25,17 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+
+from appliance.commands.serve import _serve_plain
+from appliance.dcc.model import SECTIONS
+from appliance.keys import softtokens
 from appliance.errors import ApplianceError, UsageError
 from appliance.config import load_config
 
 log = logging.getLogger(__name__)
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo-password"
-TYPES = {"v": "vaccination", "t": "test", "r": "recovery"}
 
 
 def register(sub) -> None:
@@ -77,8 +81,6 @@ port = {web_port}
 
 def _signer_section(state: Path, software: bool) -> dict:
     """SoftHSM2 when installed (key made on the token), else the software key."""
-    from appliance.keys import softtokens
-
     if not software and softtokens.softhsm_available():
         token = softtokens.SoftHsmToken(state / "softhsm")
         token.start()
@@ -104,10 +106,10 @@ def _prepare(args) -> tuple[Path, Path]:
 
 
 def _issue_samples(devices, config, out: Path, now: datetime) -> None:
-    from appliance.dcc import form, qr, samples, verify
+    from appliance.dcc import form, qr, samples, verify  # lazy: jsonschema, PIL and zxing-cpp, ~60 ms on every command
 
     out.mkdir(exist_ok=True)
-    for t, name in TYPES.items():
+    for t, name in SECTIONS.items():
         req = form.parse_input(samples.example_input(t, now=now), type=t, device=config.device, now=now)
         issued = devices.issuer.issue(req, operator=DEMO_USER, idempotency_key=f"demo-{t}-{now:%Y-%m-%d}")
         (out / f"{name}.svg").write_text(qr.qr_svg(issued.hc1, ecc=config.issue.qr_ecc), encoding="utf-8")
@@ -147,15 +149,13 @@ def _start_hub(state: Path, device_id: str, dsc_pem: bytes, port: int) -> tuple[
                           "--centre", "Demo Impfzentrum", "--yes"], env=env, check=True, stdout=subprocess.DEVNULL)
     hub = subprocess.Popen(cmd + ["hub", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     _wait_port(port, hub, "hub")
-    from appliance.hub.auth import ensure_token
+    from appliance.hub.auth import ensure_token  # lazy: the hub package loads Flask, ~70 ms on every command
     return hub, ensure_token(hub_state)
 
 
 def run(args) -> int:
-    from cryptography.hazmat.primitives import serialization
-
-    from appliance.keys import provision
-    from appliance.runtime import build_services
+    from appliance.keys import provision  # lazy: python-pkcs11, ~13 ms on every command
+    from appliance.runtime import build_services  # lazy: the whole web process, ~290 ms on every command
 
     if not (0 < args.port < 65536 and 0 < args.hub_port < 65536) or args.port == args.hub_port:
         raise UsageError("--port and --hub-port must be two different port numbers (1-65535)")
@@ -188,8 +188,7 @@ def run(args) -> int:
         hub, token = _start_hub(state, config.device.id, dsc_pem, args.hub_port)
         children.append(hub)
         children.append(subprocess.Popen([sys.executable, "-m", "appliance", "sync"], env=dict(os.environ)))
-        from appliance.commands.serve import _serve_plain
-        from appliance.web import create_app
+        from appliance.web import create_app  # lazy: Flask and Babel, ~90 ms on every command
 
         app = create_app(config, devices)
         devices.start()

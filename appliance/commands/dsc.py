@@ -8,6 +8,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from appliance.dcc import dsc as dsc_mod
+from appliance.devices.signer import build_signer
 from appliance.errors import DscError, UsageError
 from appliance.config import load_config
 
@@ -20,8 +21,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from appliance.devices.signer import build_signer
-
     signer = build_signer(load_config())
     try:
         cert = signer.certificate

@@ -47,8 +47,8 @@ def _config():
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from appliance.hub import create_hub_app
-    from appliance.hub.server import check_listen, serve
+    from appliance.hub import create_hub_app  # lazy: the hub app loads Flask, ~70 ms on every command
+    from appliance.hub.server import check_listen, serve  # lazy: via appliance.hub, loads Flask (~70 ms)
 
     config = _config()
     host = args.host or config.hub.host
@@ -63,7 +63,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_register(args: argparse.Namespace) -> int:
-    from appliance.hub import open_store
+    from appliance.hub import open_store  # lazy: appliance.hub loads Flask, ~70 ms on every command
 
     try:
         cert = dsc.load_certificate(args.dsc.read_bytes())
@@ -84,8 +84,8 @@ def run_register(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from appliance.hub import open_store
-    from appliance.hub.intake import accept
+    from appliance.hub import open_store  # lazy: appliance.hub loads Flask, ~70 ms on every command
+    from appliance.hub.intake import accept  # lazy: via appliance.hub, loads Flask (~70 ms)
 
     try:
         data = args.file.read_bytes()

@@ -21,7 +21,7 @@ def register(sub) -> None:
 
 
 def _service():
-    from appliance.printing.service import PrintService
+    from appliance.printing.service import PrintService  # lazy: escpos, PIL and qrcode, ~180 ms on every command
 
     return PrintService(load_config())
 
@@ -51,7 +51,7 @@ def run_status(args) -> int:
 
 
 def run_test(args) -> int:
-    from appliance.printing.receipt import build_test_page
+    from appliance.printing.receipt import build_test_page  # lazy: escpos, PIL and qrcode, ~175 ms on every command
 
     service = _service()
     try:

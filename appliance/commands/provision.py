@@ -11,9 +11,11 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+
 from appliance.util.atomic import write_atomic
 from appliance.dcc import dsc
-from appliance.keys import labca, provision
+from appliance.keys import labca
 from appliance.errors import ApplianceError, InvalidInput, UsageError
 from appliance.config import load_config
 
@@ -71,6 +73,12 @@ def _config():
     return load_config()
 
 
+def _provision():
+    """:mod:`appliance.keys.provision`, imported by the steps that use the token."""
+    from appliance.keys import provision  # lazy: it loads python-pkcs11, ~13 ms on every command
+    return provision
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -101,7 +109,7 @@ def _write_out(path: Path, data: bytes) -> None:
 
 def _with_token(fn):
     config = _config()
-    token, key_label = provision.open_token(config)
+    token, key_label = _provision().open_token(config)
     try:
         return fn(config, token, key_label)
     finally:
@@ -110,7 +118,7 @@ def _with_token(fn):
 
 def run_keygen(args: argparse.Namespace) -> int:
     def step(config, token, key_label):
-        result = provision.keygen(token, key_label, rotate=args.rotate, confirm=_confirmer(args.yes))
+        result = _provision().keygen(token, key_label, rotate=args.rotate, confirm=_confirmer(args.yes))
         if not result["created"]:
             print(f"key {key_label!r} already exists on token {token.label!r}: nothing changed "
                   "(use --rotate to make a new key)")
@@ -126,7 +134,7 @@ def run_keygen(args: argparse.Namespace) -> int:
 
 def run_csr(args: argparse.Namespace) -> int:
     def step(config, token, key_label):
-        pem, label = provision.make_csr(token, key_label, args.subject)
+        pem, label = _provision().make_csr(token, key_label, args.subject)
         _write_out(args.out, pem)
         print(f"wrote a CSR for key {label!r} to {args.out}; send it to the CA")
         return 0
@@ -151,8 +159,6 @@ def run_ca_sign(args: argparse.Namespace) -> int:
     if ca is None:
         raise UsageError("no lab CA yet: run 'appliance provision lab-ca init' first")
     cert = labca.sign_csr(ca, csr, types=types, now=_now(), days=args.days)
-    from cryptography.hazmat.primitives import serialization
-
     _write_out(args.out, cert.public_bytes(serialization.Encoding.PEM))
     print(f"wrote a LAB/TEST DSC to {args.out} (types {','.join(types)}, kid {dsc.kid_b64(cert)}); "
           f"import it with: appliance provision import-dsc {args.out}")
@@ -163,7 +169,7 @@ def run_import(args: argparse.Namespace) -> int:
     data = _read(args.file, "file")
 
     def step(config, token, key_label):
-        result = provision.import_dsc(token, key_label, config.state_dir, data, now=_now(),
+        result = _provision().import_dsc(token, key_label, config.state_dir, data, now=_now(),
                                       confirm=_confirmer(args.yes), name=str(args.file))
         if result["switched"]:
             note = "switched to the new key; running services follow with their next certificate"
@@ -175,7 +181,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    report = provision.status(_config(), now=_now())
+    report = _provision().status(_config(), now=_now())
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 0 if report["ready"] else 1
@@ -209,7 +215,7 @@ def run_user_add(args: argparse.Namespace) -> int:
         raise InvalidInput({"password": "no password on stdin"})
     config = _config()
     try:
-        from appliance.settings import Settings
+        from appliance.settings import Settings  # lazy: loads werkzeug and tinydb, ~28 ms on every command
     except ImportError:
         raise ApplianceError("staff accounts are not available in this build (appliance.settings missing)") from None
     settings = Settings.open(config.state_dir)

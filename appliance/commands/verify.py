@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from appliance.dcc import dsc
+from appliance.dcc.model import SECTIONS
 from appliance.errors import ApplianceError, UsageError
 from appliance.dcc.verify import verify
 from appliance.config import load_config
@@ -83,8 +84,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        names = {"v": "vaccination", "t": "test", "r": "recovery"}
-        print(f"{'VALID' if result.valid else 'INVALID'}: {names.get(result.type, 'unknown type')} certificate"
+        print(f"{'VALID' if result.valid else 'INVALID'}: {SECTIONS.get(result.type, 'unknown type')} certificate"
               + (f" from {result.issuer_country}" if result.issuer_country else ""))
         for problem in result.errors:
             print(f"  - {problem}")

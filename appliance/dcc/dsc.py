@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 
+from appliance.dcc.model import SECTIONS, TYPES
 from appliance.errors import DscError
 
 #: DCC type -> the extended key usage OIDs that allow it (new form first, legacy ``.0.1847`` second).
@@ -70,10 +71,10 @@ def dcc_types_allowed(cert: x509.Certificate) -> set[str] | None:
                 types = {TYPE_FOR_EKU[o] for o in oids if o in TYPE_FOR_EKU}
                 if types:
                     return types
-                return set() if ext["critical"].native else {"v", "t", "r"}
+                return set() if ext["critical"].native else set(TYPES)
     except (ValueError, TypeError, KeyError):
         return None
-    return {"v", "t", "r"}
+    return set(TYPES)
 
 
 def not_before(cert: x509.Certificate) -> datetime:
@@ -124,9 +125,8 @@ def check_dsc_for_issuing(cert: x509.Certificate | None, dcc_type: str, at: date
     if allowed_types is None:
         raise DscError("the device certificate's extensions cannot be read; ask the CA for a well-formed DSC")
     if dcc_type not in allowed_types:
-        names = {"v": "vaccination", "t": "test", "r": "recovery"}
-        allowed = ", ".join(names[t] for t in sorted(allowed_types)) or "none"
-        raise DscError(f"the device certificate does not allow {names[dcc_type]} certificates (allowed: {allowed}); "
+        allowed = ", ".join(SECTIONS[t] for t in sorted(allowed_types)) or "none"
+        raise DscError(f"the device certificate does not allow {SECTIONS[dcc_type]} certificates (allowed: {allowed}); "
                        "ask the CA for a DSC with that extended key usage")
 
 

@@ -13,47 +13,26 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from appliance.dcc import names, payload, valuesets
+from appliance.dcc.model import (DETECTED, EVENT_FIELDS, NAAT, NOT_DETECTED, PERSON_FIELDS, RAT, SECTIONS,
+                                 IssueRequest, Person, field_path)
 from appliance.errors import InvalidInput
 
 if TYPE_CHECKING:  # pragma: no cover
-    from appliance.config import DeviceSection
+    from appliance.config import DeviceSection  # typing only: the engine takes [device] as an argument
 
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 80
-SECTIONS = {"v": "vaccination", "t": "test", "r": "recovery"}
-PERSON_KEYS = ("family_name", "given_name", "date_of_birth", "family_name_standardised", "given_name_standardised")
-EVENT_KEYS = {
-    "v": ("product", "dose_number", "total_doses", "date", "country", "issuer"),
-    "t": ("test_type", "test_name", "test_device", "sample_time", "result", "centre", "country", "issuer"),
-    "r": ("first_positive", "valid_from", "valid_until", "country", "issuer"),
-}
-TEST_TYPES = {"pcr": payload.NAAT, "naat": payload.NAAT, "rapid": payload.RAT, "rat": payload.RAT}
-RESULTS = {"not_detected": payload.NOT_DETECTED, "negative": payload.NOT_DETECTED,
-           "detected": payload.DETECTED, "positive": payload.DETECTED}
+#: The input JSON's keys: the person's at the top, the event's in the type's section.
+PERSON_KEYS, EVENT_KEYS = PERSON_FIELDS, EVENT_FIELDS
+TEST_TYPES = {"pcr": NAAT, "naat": NAAT, "rapid": RAT, "rat": RAT}
+RESULTS = {"not_detected": NOT_DETECTED, "negative": NOT_DETECTED, "detected": DETECTED, "positive": DETECTED}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DOB = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
-
-
-@dataclass(frozen=True)
-class Person:
-    family_name: str
-    given_name: str
-    date_of_birth: str       #: YYYY-MM-DD, YYYY-MM or YYYY
-    family_name_std: str     #: ICAO 9303 (fnt)
-    given_name_std: str      #: ICAO 9303 (gnt), "" if no given name
-
-
-@dataclass(frozen=True)
-class IssueRequest:
-    type: str                #: "v", "t" or "r"
-    person: Person
-    event: dict = field(default_factory=dict)  #: typed values, keys as in the input section
 
 
 class _Collector:
@@ -201,8 +180,7 @@ def _sample_time(c: _Collector, raw: Mapping, path: str) -> datetime | None:
 
 
 def _event(c: _Collector, kind: str, raw: Mapping, device: "DeviceSection") -> dict[str, Any]:
-    sec = SECTIONS[kind]
-    p: Callable[[str], str] = lambda key: f"{sec}.{key}"  # noqa: E731
+    p: Callable[[str], str] = lambda key: field_path(kind, key)  # noqa: E731
     event: dict[str, Any] = {}
     if kind == "v":
         event["product"] = c.code(raw, "product", p("product"), "vaccine-medicinal-product",

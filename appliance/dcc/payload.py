@@ -2,7 +2,7 @@
 
 Pure: ``now``/``iat`` and the configuration come in as arguments.
 
-Plausibility rules (:func:`rule_errors`, used by both :func:`appliance.form.parse_input`
+Plausibility rules (:func:`rule_errors`, used by both :func:`appliance.dcc.form.parse_input`
 and :func:`validate_dcc`):
 
 * no event in the future: dates (``dt``, ``fr``) may not be later than the
@@ -16,7 +16,7 @@ and :func:`validate_dcc`):
 * birth date: a real date (or year / year-month), not before 1900, not in the
   future, not after the event;
 * vaccination: the dn/sd pair must be one the dose assistant offers
-  (:mod:`appliance.doses`);
+  (:mod:`appliance.dcc.doses`);
 * test: only a negative result gets a test certificate, as in the German
   test-centre portal (cwa-quick-test-frontend: DCC only for negative RAT/PCR) and
   what issuers asked of the EU reference (dgca-issuance-web #81); a positive NAAT
@@ -38,17 +38,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
 from appliance.dcc import doses, schema, valuesets
+from appliance.dcc.model import DETECTED, DISEASE, EVENT_KEYS, NAAT, RAT, SECTIONS, IssueRequest, input_path, type_of
 from appliance.errors import InvalidInput
 
 if TYPE_CHECKING:  # pragma: no cover
-    from appliance.config import IssueSection
-    from appliance.dcc.form import IssueRequest
+    from appliance.config import IssueSection  # typing only: the engine takes the [issue] values as an argument
 
 log = logging.getLogger(__name__)
-
-DISEASE = "840539006"  # COVID-19
-NAAT, RAT = "LP6464-4", "LP217198-3"
-NOT_DETECTED, DETECTED = "260415000", "260373001"
 
 SAMPLE_TOLERANCE = timedelta(minutes=5)
 DATE_TOLERANCE = timedelta(hours=14)  # the earliest time zone is UTC+14
@@ -71,21 +67,6 @@ FIRST_AUTHORISED: dict[str, date] = {
     "EU/1/22/1709": date(2023, 3, 30),   # Bimervax, EC
 }
 
-#: DCC field -> input path, per group.
-INPUT_PATHS: dict[str, dict[str, str]] = {
-    "v": {"tg": "vaccination.product", "vp": "vaccination.product", "mp": "vaccination.product",
-          "ma": "vaccination.product", "dn": "vaccination.dose_number", "sd": "vaccination.total_doses",
-          "dt": "vaccination.date", "co": "vaccination.country", "is": "vaccination.issuer", "ci": "input"},
-    "t": {"tg": "test.test_type", "tt": "test.test_type", "nm": "test.test_name", "ma": "test.test_device",
-          "sc": "test.sample_time", "tr": "test.result", "tc": "test.centre", "co": "test.country",
-          "is": "test.issuer", "ci": "input"},
-    "r": {"tg": "recovery.first_positive", "fr": "recovery.first_positive", "df": "recovery.valid_from",
-          "du": "recovery.valid_until", "co": "recovery.country", "is": "recovery.issuer", "ci": "input"},
-}
-NAME_PATHS = {"fn": "family_name", "fnt": "family_name_standardised", "gn": "given_name",
-              "gnt": "given_name_standardised"}
-SECTIONS = {"v": "vaccination", "t": "test", "r": "recovery"}
-
 
 def _nfc(s: str) -> str:
     return unicodedata.normalize("NFC", s)
@@ -96,7 +77,7 @@ def format_sc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_dcc(req: "IssueRequest", *, uvci: str, schema_version: str) -> dict:
+def build_dcc(req: IssueRequest, *, uvci: str, schema_version: str) -> dict:
     """The DCC payload for ``req``: ``ver``, ``nam``, ``dob`` and exactly one of v/t/r."""
     p, e = req.person, req.event
     nam = {k: _nfc(v) for k, v in (("fn", p.family_name), ("fnt", p.family_name_std),
@@ -138,7 +119,7 @@ def earliest_birth(dob: str) -> date | None:
 
 def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: datetime) -> dict[str, str]:
     """Plausibility problems keyed by input path. ``event`` holds typed values as in
-    :class:`appliance.form.IssueRequest` (missing or malformed ones are skipped)."""
+    :class:`appliance.dcc.model.IssueRequest` (missing or malformed ones are skipped)."""
     sec = SECTIONS[kind]
     errors: dict[str, str] = {}
     latest_day = (now.astimezone(timezone.utc) + DATE_TOLERANCE).date()
@@ -205,22 +186,6 @@ def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: da
 
 # ---------------------------------------------------------------- validate a built DCC
 
-def input_path(path: tuple) -> str:
-    """A DCC path (``("v", 0, "dt")``) -> the input path (``vaccination.date``)."""
-    if not path:
-        return "input"
-    head = path[0]
-    if head in ("v", "t", "r"):
-        fields = INPUT_PATHS[head]
-        key = next((p for p in path[1:] if isinstance(p, str)), None)
-        return fields.get(key, "input") if key else "input"
-    if head == "nam":
-        return NAME_PATHS.get(path[1], "family_name") if len(path) > 1 else "family_name"
-    if head == "dob":
-        return "date_of_birth"
-    return "input"
-
-
 def _parse_day(value: Any) -> date | None:
     try:
         return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
@@ -228,20 +193,23 @@ def _parse_day(value: Any) -> date | None:
         return None
 
 
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else None
+
+
 def _event_from_dcc(kind: str, entry: Mapping[str, Any]) -> dict[str, Any]:
-    if kind == "v":
-        return {"product": entry.get("mp"), "dose_number": entry.get("dn"), "total_doses": entry.get("sd"),
-                "date": _parse_day(entry.get("dt"))}
-    if kind == "t":
-        try:
-            sample = datetime.fromisoformat(entry["sc"])
-            sample = sample if sample.tzinfo else None
-        except (KeyError, TypeError, ValueError):
-            sample = None
-        return {"sample_time": sample, "test_type": entry.get("tt"), "test_device": entry.get("ma"),
-                "result": entry.get("tr")}
-    return {"first_positive": _parse_day(entry.get("fr")), "valid_from": _parse_day(entry.get("df")),
-            "valid_until": _parse_day(entry.get("du"))}
+    """The typed event :func:`rule_errors` checks, read back from a DCC entry (unreadable values: None)."""
+    event = {name: entry.get(key) for name, key in EVENT_KEYS[kind].items()}
+    for name in ("date", "first_positive", "valid_from", "valid_until"):
+        if name in event:
+            event[name] = _parse_day(event[name])
+    if "sample_time" in event:
+        event["sample_time"] = _parse_time(event["sample_time"])
+    return event
 
 
 def validate_dcc(dcc: dict, *, now: datetime) -> None:
@@ -254,7 +222,7 @@ def validate_dcc(dcc: dict, *, now: datetime) -> None:
     for path, message in schema.schema_errors(dcc) + schema.valueset_errors(dcc, strict_test_manf=True):
         add(input_path(path), message)
     if isinstance(dcc, dict):
-        kind = next((k for k in ("v", "t", "r") if isinstance(dcc.get(k), list) and dcc[k]), None)
+        kind = type_of(dcc)
         if kind and isinstance(dcc[kind][0], dict):
             dob = dcc.get("dob") if isinstance(dcc.get("dob"), str) else None
             for path, message in rule_errors(kind, dob, _event_from_dcc(kind, dcc[kind][0]), now=now).items():
@@ -267,7 +235,7 @@ def validate_dcc(dcc: dict, *, now: datetime) -> None:
 
 # ---------------------------------------------------------------- expiry
 
-def expiry(req: "IssueRequest", *, iat: datetime, issue: "IssueSection") -> datetime:
+def expiry(req: IssueRequest, *, iat: datetime, issue: "IssueSection") -> datetime:
     """CWT ``exp``: v: iat + validity_days_v; t: sample time + validity_hours_t;
     r: end of ``valid_until`` (23:59:59 UTC), at most iat + validity_days_r.
 

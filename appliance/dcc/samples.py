@@ -12,12 +12,12 @@ import json
 from datetime import datetime, timedelta, timezone
 from importlib import resources
 
-FILES = {"v": "vaccination.json", "t": "test.json", "r": "recovery.json"}
+from appliance.dcc.model import SECTIONS
 
 
 def example_path(dcc_type: str):
-    """The packaged example file for ``v``, ``t`` or ``r`` (a Traversable)."""
-    return resources.files("appliance.dcc").joinpath("examples", FILES[dcc_type])
+    """The packaged example file for ``v``, ``t`` or ``r`` (a Traversable), named after its section."""
+    return resources.files("appliance.dcc").joinpath("examples", f"{SECTIONS[dcc_type]}.json")
 
 
 def example_input(dcc_type: str, *, now: datetime | None = None) -> dict:
@@ -30,11 +30,11 @@ def example_input(dcc_type: str, *, now: datetime | None = None) -> dict:
     if now is None:
         return data
     now = now.astimezone(timezone.utc)
+    event = data[SECTIONS[dcc_type]]
     if dcc_type == "t":
-        data["test"]["sample_time"] = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event["sample_time"] = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     elif dcc_type == "r":
         first = (now - timedelta(days=30)).date()
-        data["recovery"].update(first_positive=first.isoformat(),
-                                valid_from=(first + timedelta(days=28)).isoformat(),
-                                valid_until=(first + timedelta(days=180)).isoformat())
+        event.update(first_positive=first.isoformat(), valid_from=(first + timedelta(days=28)).isoformat(),
+                     valid_until=(first + timedelta(days=180)).isoformat())
     return data

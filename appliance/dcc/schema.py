@@ -34,6 +34,7 @@ from jsonschema.exceptions import ValidationError
 from rfc3339_validator import validate_rfc3339
 
 from appliance.dcc import valuesets
+from appliance.dcc.model import TYPES
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _group_message(dcc: object) -> str:
         missing = [k for k in ("ver", "nam", "dob") if k not in dcc]
         if missing:
             return f"{', '.join(missing)} is a required property"
-        groups = [k for k in ("v", "t", "r") if k in dcc]
+        groups = [k for k in TYPES if k in dcc]
         if len(groups) > 1:
             return f"has {' and '.join(groups)}; a certificate holds exactly one of v, t or r"
     return "exactly one of v, t or r is required, together with ver, nam and dob"

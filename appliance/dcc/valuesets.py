@@ -77,7 +77,7 @@ class Entry:
 
 def _german_countries() -> Mapping[str, str]:
     try:
-        from babel import Locale  # optional: CLDR country names
+        from babel import Locale  # lazy: optional, and only the German labels need CLDR
     except ImportError:
         log.info("babel not installed; country names are shown in English")
         return {}

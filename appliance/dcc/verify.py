@@ -31,6 +31,7 @@ from cryptography import x509
 from appliance.dcc import base45, dsc
 from appliance.dcc.cose import ES256, PS256, CoseSign1, parse_cose, verify_signature
 from appliance.dcc.encode import HC1_PREFIX
+from appliance.dcc.model import SECTIONS, TYPES
 from appliance.errors import DecodeError
 from appliance.dcc.sign import sig_structure
 
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 CHECKS = ("prefix", "base45", "zlib", "cose", "signature", "schema", "validity_period", "key_usage")
 MAX_INFLATED = 256 * 1024  #: a DCC is under 2 KiB; refuse zlib bombs
 CWT_ISS, CWT_EXP, CWT_IAT, CWT_HCERT = 1, 4, 6, -260
-TYPE_NAMES = {"v": "vaccination", "t": "test", "r": "recovery"}
 
 __all__ = ["verify", "VerifyResult", "Claims", "CoseSign1", "CHECKS",
            # the stages, in pipeline order (the conformance test drives these)
@@ -163,7 +163,7 @@ def dcc_type(dcc: Any) -> str | None:
     """``"v"``, ``"t"`` or ``"r"`` when exactly one group is present, else ``None``."""
     if not isinstance(dcc, dict):
         return None
-    present = [t for t in ("v", "t", "r") if t in dcc]
+    present = [t for t in TYPES if t in dcc]
     return present[0] if len(present) == 1 else None
 
 
@@ -185,12 +185,12 @@ def _dates_tolerated(dcc: dict) -> dict:
 
 def schema_problems(dcc: Any) -> list[str]:
     """The JSON schema 1.3.x (with format checks) and exactly one of v/t/r; empty = valid."""
-    from appliance.dcc import schema
+    from appliance.dcc import schema  # lazy: jsonschema costs ~70 ms, and the cli imports this for every command
 
     if not isinstance(dcc, dict):
         return ["schema: the payload is not a JSON object"]
     problems = []
-    groups = [t for t in ("v", "t", "r") if t in dcc]
+    groups = [t for t in TYPES if t in dcc]
     if len(groups) != 1:
         problems.append(f"schema: a DCC holds exactly one of v, t or r; this one has {len(groups)}")
     problems += [f"schema: {p}" for p in schema.validate(_dates_tolerated(dcc))]
@@ -199,7 +199,7 @@ def schema_problems(dcc: Any) -> list[str]:
 
 def valueset_problems(dcc: Any) -> list[str]:
     """Codes outside the EU value sets (the schema itself does not check them); empty = all known."""
-    from appliance.dcc import schema
+    from appliance.dcc import schema  # lazy: jsonschema costs ~70 ms, and the cli imports this for every command
 
     return [f"schema: {p}" for p in schema.check_valuesets(dcc)] if isinstance(dcc, dict) else []
 
@@ -240,8 +240,8 @@ def check_key_usage(type_: str | None, cert: x509.Certificate) -> list[str]:
     if allowed is None:
         return ["key_usage: the DSC's extensions cannot be read; ask the issuer for a well-formed DSC"]
     if type_ not in allowed:
-        names = ", ".join(TYPE_NAMES[t] for t in sorted(allowed)) or "no DCC"
-        return [f"key_usage: the DSC may sign {names} certificates, not {TYPE_NAMES[type_]}"]
+        names = ", ".join(SECTIONS[t] for t in sorted(allowed)) or "no DCC"
+        return [f"key_usage: the DSC may sign {names} certificates, not {SECTIONS[type_]}"]
     return []
 
 

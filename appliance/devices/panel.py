@@ -110,7 +110,7 @@ class StatusPanel:
                         type(exc).__name__, exc)
 
     def _open(self, pin_factory, hold_s: float) -> None:
-        from gpiozero import LED, Button, Buzzer
+        from gpiozero import LED, Button, Buzzer  # lazy: gpiozero adds ~17-30 ms, needed only with [gpio] enabled
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")       # PinFactoryFallback noise on machines without GPIO

@@ -32,6 +32,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from escpos import printer as escpos_printer
+from escpos.exceptions import DeviceNotFoundError
+
 from appliance.util.atomic import write_atomic
 from appliance.devices.ports import PrinterStatus, ReceiptPrinter
 from appliance.errors import ConfigError, PrinterUnavailable
@@ -131,8 +134,6 @@ class _EscposPrinter(abc.ABC):
         """The python-escpos printer object for this connection (not yet opened)."""
 
     def _connect(self, timeout_s: float):
-        from escpos.exceptions import DeviceNotFoundError
-
         try:
             printer = self._open(timeout_s)
             printer.open()
@@ -231,9 +232,7 @@ class NetworkPrinter(_EscposPrinter):
         return "check the printer's power, cable and IP address ([printer] host, port)"
 
     def _open(self, timeout_s: float):
-        from escpos.printer import Network
-
-        return Network(self.host, port=self.port, timeout=timeout_s, profile=self.profile)
+        return escpos_printer.Network(self.host, port=self.port, timeout=timeout_s, profile=self.profile)
 
 
 def parse_usb_id(value: str, key: str) -> int:
@@ -266,9 +265,7 @@ class UsbPrinter(_EscposPrinter):
                 "against `lsusb`")
 
     def _open(self, timeout_s: float):
-        from escpos.printer import Usb
-
-        return Usb(self.vendor_id, self.product_id, timeout=int(timeout_s * 1000), profile=self.profile)
+        return escpos_printer.Usb(self.vendor_id, self.product_id, timeout=int(timeout_s * 1000), profile=self.profile)
 
 
 class SerialPrinter(_EscposPrinter):
@@ -286,9 +283,7 @@ class SerialPrinter(_EscposPrinter):
         return f"serial printer {self.path}"
 
     def _open(self, timeout_s: float):
-        from escpos.printer import Serial
-
-        return Serial(self.path, baudrate=self.baudrate, timeout=timeout_s, profile=self.profile)
+        return escpos_printer.Serial(self.path, baudrate=self.baudrate, timeout=timeout_s, profile=self.profile)
 
 
 class DevicePrinter(_EscposPrinter):
@@ -307,9 +302,7 @@ class DevicePrinter(_EscposPrinter):
         return f"printer device {self.path}"
 
     def _open(self, timeout_s: float):
-        from escpos.printer import File
-
-        return File(self.path, profile=self.profile)
+        return escpos_printer.File(self.path, profile=self.profile)
 
     def status(self) -> PrinterStatus:
         if not os.path.exists(self.path):

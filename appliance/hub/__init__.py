@@ -13,6 +13,7 @@ from typing import Callable
 from flask import Flask
 
 from appliance.sync import batches
+from appliance.hub import api, views
 from appliance.hub.auth import ensure_token
 from appliance.hub.store import HubStore
 
@@ -28,8 +29,6 @@ def open_store(config) -> HubStore:
 def create_hub_app(config, *, store: HubStore | None = None,
                    now: Callable[[], datetime] | None = None) -> Flask:
     """The hub's Flask app. ``now`` is injectable for tests (default: the system clock, UTC)."""
-    from appliance.hub import api, views
-
     app = Flask(__name__)
     app.config.update(
         HUB_STORE=store or open_store(config),

@@ -24,16 +24,18 @@ from cryptography.hazmat.primitives import serialization
 
 from appliance.util.atomic import write_atomic
 from appliance.keys import csr as csrmod
+from appliance.keys import labca
 from appliance.dcc import dsc
+from appliance.dcc.model import SECTIONS, TYPES
 from appliance.devices.pkcs11_signer import (DSC_FILE, PENDING_SUFFIX, PREVIOUS_SUFFIX, load_dsc, read_pin,
                                              same_key, signer_target)
 from appliance.devices.pkcs11_token import Token
+from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DscError, SignerUnavailable, UsageError
 
 log = logging.getLogger(__name__)
 
 Confirm = Callable[[str], bool]
-EKU_NAMES = {"v": "vaccination", "t": "test", "r": "recovery"}
 
 
 def open_token(config) -> tuple[Token, str]:
@@ -141,7 +143,7 @@ def describe_dsc(cert: x509.Certificate, now: datetime) -> dict[str, Any]:
             "serial": format(cert.serial_number, "x"),
             "not_before": dsc.not_before(cert).isoformat(), "not_after": dsc.not_after(cert).isoformat(),
             "days_left": dsc.days_left(cert, now),
-            "eku": [EKU_NAMES[t] for t in "vtr" if t in (dsc.dcc_types_allowed(cert) or set())],
+            "eku": [SECTIONS[t] for t in TYPES if t in (dsc.dcc_types_allowed(cert) or set())],
             "kid": dsc.kid_b64(cert)}
 
 
@@ -177,7 +179,6 @@ def status(config, *, now: datetime) -> dict[str, Any]:
     if config.signer.kind == "software":
         out["warnings"].append("software signer: the key is a file (demo only, not hardware-protected)")
         out["key"] = {"label": "software", "present": True, "non_extractable": False}
-        from appliance.devices.signer import SoftwareSigner
         try:
             cert = SoftwareSigner.open(config.state_dir, create=False).certificate
         except SignerUnavailable as exc:
@@ -226,8 +227,6 @@ def lab_provision(config, *, now: datetime, subject: str = "C=DE,O=Demo,CN=DSC d
 
     Idempotent: a device that already has a DSC for its key is left as it is.
     """
-    from appliance.keys import labca
-
     token, key_label = open_token(config)
     try:
         keygen(token, key_label, rotate=False, confirm=lambda q: False)
@@ -236,7 +235,7 @@ def lab_provision(config, *, now: datetime, subject: str = "C=DE,O=Demo,CN=DSC d
             return dsc.kid_b64(current)
         pem, _ = make_csr(token, key_label, subject)
         ca, _ = labca.init(config.state_dir, country=config.device.country, now=now)
-        cert = labca.sign_csr(ca, labca.load_csr(pem), types="vtr", now=now)
+        cert = labca.sign_csr(ca, labca.load_csr(pem), types="".join(TYPES), now=now)
         result = import_dsc(token, key_label, config.state_dir, cert.public_bytes(serialization.Encoding.PEM),
                             now=now, confirm=lambda q: False)
     finally:

@@ -28,7 +28,7 @@ from escpos.constants import QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q, QR_ECLEVE
 from escpos.printer import Dummy
 from PIL import Image, ImageDraw, ImageFont
 
-from appliance.dcc import qr
+from appliance.dcc import model, qr, valuesets
 from appliance.errors import ConfigError, PrinterError
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,6 @@ def _fmt_time(value: datetime | str) -> str:
 
 
 def _display(name: str, code: str) -> str:
-    from appliance.dcc import valuesets  # imported here: the value sets are only read when a receipt is made
     sets = valuesets.load()
     de, en = sets.display(name, code, "de"), sets.display(name, code, "en")
     return en if de == en else f"{de} / {en}"
@@ -157,34 +156,32 @@ def _display(name: str, code: str) -> str:
 
 def fact_lines(dcc: dict) -> tuple[str, list[tuple[str, str]]]:
     """The certificate type letter and its key facts as (label, value) pairs, German / English."""
-    nam = dcc.get("nam", {})
-    name = ", ".join(p for p in (nam.get("fn"), nam.get("gn")) if p)
+    p = model.person_values(dcc)
+    name = ", ".join(x for x in (p["family_name"], p["given_name"]) if x)
     if not _printable(name):
         name = ""                  # e.g. CJK script: no printer code page has it; the ICAO form follows
-    std = "<<".join(p for p in (nam.get("fnt"), nam.get("gnt")) if p)
-    facts = [("Name", name or std), ("", std if name else ""), ("Geburtsdatum / Date of birth", dcc.get("dob", ""))]
-    if dcc.get("v"):
-        kind, e = "v", dcc["v"][0]
-        facts += [("Impfstoff / Vaccine", _display("vaccine-medicinal-product", e.get("mp", ""))),
-                  ("Dosis / Dose", f"{e.get('dn')}/{e.get('sd')}"),
-                  ("Impfdatum / Date of vaccination", e.get("dt", ""))]
-    elif dcc.get("t"):
-        kind, e = "t", dcc["t"][0]
-        facts += [("Testart / Test type", _display("test-type", e.get("tt", ""))),
-                  ("Ergebnis / Result", _display("test-result", e.get("tr", ""))),
-                  ("Probenahme / Sample time", _fmt_time(e.get("sc", "")))]
-        if e.get("ma"):
-            facts.append(("Test", _display("test-manf", e["ma"])))
-        elif e.get("nm"):
-            facts.append(("Test", e["nm"]))
-    elif dcc.get("r"):
-        kind, e = "r", dcc["r"][0]
-        facts += [("Erster positiver Test / First positive test", e.get("fr", "")),
-                  ("Gültig ab / Valid from", e.get("df", "")),
-                  ("Gültig bis / Valid until", e.get("du", ""))]
+    std = "<<".join(x for x in (p["family_name_standardised"], p["given_name_standardised"]) if x)
+    facts = [("Name", name or std), ("", std if name else ""), ("Geburtsdatum / Date of birth", p["date_of_birth"])]
+    kind, e = model.type_of(dcc), model.event_values(dcc)
+    if kind == "v":
+        facts += [("Impfstoff / Vaccine", _display("vaccine-medicinal-product", e["product"])),
+                  ("Dosis / Dose", f"{e['dose_number']}/{e['total_doses']}"),
+                  ("Impfdatum / Date of vaccination", e["date"])]
+    elif kind == "t":
+        facts += [("Testart / Test type", _display("test-type", e["test_type"])),
+                  ("Ergebnis / Result", _display("test-result", e["result"])),
+                  ("Probenahme / Sample time", _fmt_time(e["sample_time"]))]
+        if e["test_device"]:
+            facts.append(("Test", _display("test-manf", e["test_device"])))
+        elif e["test_name"]:
+            facts.append(("Test", e["test_name"]))
+    elif kind == "r":
+        facts += [("Erster positiver Test / First positive test", e["first_positive"]),
+                  ("Gültig ab / Valid from", e["valid_from"]),
+                  ("Gültig bis / Valid until", e["valid_until"])]
     else:
         raise PrinterError("the certificate has no vaccination, test or recovery entry; nothing to print")
-    facts.append(("Land / Country", _display("country-2-codes", e.get("co", ""))))
+    facts.append(("Land / Country", _display("country-2-codes", e["country"])))
     return kind, [(label, str(value)) for label, value in facts if value]
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
+from appliance.dcc import verify
 from appliance.devices.ports import ReceiptPrinter
 from appliance.devices.printer import UnusablePrinter, build_printer
 from appliance.errors import ApplianceError, PrinterError
@@ -267,7 +268,5 @@ def _printer_or_reason(config) -> ReceiptPrinter:
 
 def _dcc_of(hc1: str) -> dict:
     """The DCC inside an HC1 string (no signature check: it is our own, from the journal)."""
-    from appliance.dcc import verify
-
     cose = verify.parse_cose(verify.decompress(verify.b45(verify.unprefix(hc1))))
     return verify.parse_claims(cose.payload).dcc

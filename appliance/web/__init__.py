@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from appliance.errors import ApplianceError, ConfigError, InvalidInput
 from appliance.web import i18n
-from appliance.web.common import _, lang, message_for
+from appliance.web.common import _, header_badge, lang, message_for
 from appliance.web.field_messages import translate_all
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ def create_app(config, devices) -> Flask:
     CSRFProtect(app)
     app.jinja_env.globals.update(csrf_token=generate_csrf)
 
+    # lazy: importing a helper (web.i18n, web.field_messages) must not load every screen (~130 ms)
     from appliance.web import admin, api, auth, issue, records, status, verify
     for bp in (auth.bp, issue.bp, records.bp, status.bp, verify.bp, admin.bp, api.bp):
         app.register_blueprint(bp)
@@ -141,7 +142,6 @@ def _headers(response):
 
 
 def _context() -> dict:
-    from appliance.web.status import header_badge
     return {"_": _, "lang": g.get("lang", i18n.DEFAULT), "user": g.get("user"), "badge": header_badge}
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, request
 from appliance.dcc import names
 from appliance.errors import InvalidInput
 from appliance.web.common import login_required
+from appliance.web.forms import dose_choices
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -33,5 +34,4 @@ def standardised_names():
 @bp.route("/doses")
 @login_required
 def dose_options():
-    from appliance.web.issue import dose_choices
     return {"options": [{"value": v, "label": label} for v, label in dose_choices(request.args.get("product", "")[:40])]}

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from datetime import datetime
 
 from flask import abort, current_app, g, redirect, request, url_for
 
 from appliance import errors
+from appliance.errors import ApplianceError
 from appliance.web.i18n import translate
 
 log = logging.getLogger(__name__)
@@ -85,5 +87,12 @@ def message_for(exc: BaseException) -> str:
 
 def uvci_tag(uvci: str) -> str:
     """A short hash of a UVCI for the audit log (no personal data)."""
-    import hashlib
     return hashlib.sha256(uvci.encode()).hexdigest()[:16]
+
+
+def header_badge() -> dict:
+    """The badge in every page's header: the same verdict, and the hub's state."""
+    try:
+        return devices().health(probe_printer=False).badge()
+    except ApplianceError:
+        return {"state": "fault", "text": "", "hub_offline": False, "backlog": 0}

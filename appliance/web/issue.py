@@ -25,7 +25,7 @@ from flask import (
 )
 
 from appliance.dcc import form as form_mod
-from appliance.dcc import payload, valuesets
+from appliance.dcc import model, payload
 from appliance.errors import ApplianceError, InvalidInput
 from appliance.web import readback
 from appliance.web.common import (
@@ -40,14 +40,13 @@ from appliance.web.common import (
     now,
     uvci_tag,
 )
-from appliance.web.records import decode_record
+from appliance.web.forms import centre_timezone, decode_record, readiness, render_form
 
 log = logging.getLogger(__name__)
 bp = Blueprint("issue", __name__)
 
-STICKY = ("product", "country", "issuer", "test_type", "test_name", "test_device", "centre")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_TYPE = "<any(v,t,r):type_>"
+_TYPE = f"<any({','.join(model.TYPES)}):type_>"
 
 
 def _defaults(type_: str) -> dict:
@@ -56,52 +55,15 @@ def _defaults(type_: str) -> dict:
     values = {"country": cfg.device.country, "issuer": cfg.device.issuer,
               "product": centre.get("default_product", ""), "test_type": centre.get("default_test_type", ""),
               "test_device": centre.get("default_test_device", ""), "centre": centre.get("test_centre", centre.get("name", "")),
-              "date": now().date().isoformat(), "result": "260415000"}
+              "date": now().date().isoformat(), "result": model.NOT_DETECTED}
     values.update(session.get("sticky", {}))
     return values
-
-
-def _choices(type_: str) -> dict:
-    vs = valuesets.load()
-    pick = lambda name: vs.choices(name, lang())
-    out = {"country": pick("country-2-codes")}
-    if type_ == "v":
-        out["product"] = pick("vaccine-medicinal-product")
-    elif type_ == "t":
-        out.update(test_type=pick("test-type"), test_device=pick("test-manf"), result=pick("test-result"))
-    return out
-
-
-def dose_choices(product: str) -> list[tuple[str, str]]:
-    """("dn/sd", "1/2 – meaning") for the product, or the usual numberings if it is unknown."""
-    from appliance.dcc import doses
-    try:
-        options = doses.options(product) if product else []
-    except (ApplianceError, KeyError, ValueError):
-        options = []
-    if options:
-        return [(f"{o.dn}/{o.sd}", f"{o.dn}/{o.sd} – {o.meaning_de if lang() == 'de' else o.meaning_en}") for o in options]
-    return [(d, d) for d in ("1/2", "2/2", "1/1", "2/1", "3/3", "3/2", "4/4")]
-
-
-def _render_form(type_: str, values: dict, errors: dict | None = None, status: int = 200, problem: str | None = None):
-    ready = [] if problem else _readiness(type_)
-    return render_template("issue/form.html", type_=type_, v=values, errors=errors or {}, choices=_choices(type_),
-                           doses=dose_choices(values.get("product", "")) if type_ == "v" else [],
-                           problem=problem, readiness=ready, corrects=values.get("corrects", "")), status
-
-
-def _readiness(type_: str) -> list[str]:
-    try:
-        return list(devices().issuer.readiness(type_))
-    except ApplianceError as exc:
-        return [message_for(exc)]
 
 
 @bp.route("/")
 @login_required
 def choose():
-    return render_template("issue/choose.html", readiness=_readiness(None))
+    return render_template("issue/choose.html", readiness=readiness(None))
 
 
 @bp.route(f"/issue/{_TYPE}")
@@ -111,21 +73,20 @@ def start(type_: str):
     source = request.args.get("from", "")
     if source:
         values.update(_same_person(source, type_))
-    return _render_form(type_, values)[0]
+    return render_form(type_, values)[0]
 
 
 def _same_person(uvci: str, type_: str) -> dict:
+    """The person of an earlier certificate and, after a vaccination, the product and the next dose."""
     record = devices().journal.certificate(uvci[:80])
     dcc = decode_record(record) if record else None
     if not dcc:
         return {}
-    nam = dcc.get("nam", {})
-    out = {"family_name": nam.get("fn", ""), "given_name": nam.get("gn", ""), "date_of_birth": dcc.get("dob", ""),
-           "family_name_standardised": nam.get("fnt", ""), "given_name_standardised": nam.get("gnt", "")}
-    if type_ == "v" and dcc.get("v"):
-        prev = dcc["v"][0]
-        dn, sd = int(prev.get("dn", 0)), int(prev.get("sd", 0))
-        out.update(product=prev.get("mp", ""), dose=f"{dn + 1}/{max(sd, dn + 1)}")
+    out = model.person_values(dcc)
+    if type_ == "v" and model.type_of(dcc) == "v":
+        prev = model.event_values(dcc)
+        dn, sd = int(prev["dose_number"] or 0), int(prev["total_doses"] or 0)
+        out.update(product=prev["product"], dose=f"{dn + 1}/{max(sd, dn + 1)}")
     return out
 
 
@@ -139,8 +100,7 @@ def _submitted(type_: str) -> dict:
 
 def _parse(type_: str, values: dict):
     cfg = effective_config()
-    tz = devices().settings.centre().get("timezone", "Europe/Berlin")
-    data = readback.to_input(type_, values, tz=tz)
+    data = readback.to_input(type_, values, tz=centre_timezone())
     return form_mod.parse_input(data, type=type_, device=cfg.device, now=now())
 
 
@@ -159,7 +119,7 @@ def review(type_: str):
         req = _parse(type_, values)
         dcc = _preview_dcc(req)
     except InvalidInput as exc:
-        return _render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
+        return render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
     return render_template("issue/review.html", type_=type_, v=values, rows=readback.readback(dcc, lang()),
                            token=secrets.token_urlsafe(18), duplicates=_duplicates(dcc),
                            corrects=values.get("corrects", ""))
@@ -169,8 +129,9 @@ def _duplicates(dcc: dict) -> list[dict]:
     """Certificates of the same person for the same event within the retention window."""
     cfg = effective_config()
     since = now() - timedelta(days=cfg.journal.retention_days)
-    nam = dcc.get("nam", {})
-    person = {"family_name_std": nam.get("fnt"), "given_name_std": nam.get("gnt"), "date_of_birth": dcc.get("dob")}
+    who = model.person_values(dcc)
+    person = {"family_name_std": who["family_name_standardised"], "given_name_std": who["given_name_standardised"],
+              "date_of_birth": who["date_of_birth"]}
     out = []
     for record in devices().journal.same_person(person, since=since, limit=50):
         if record.revoked or not record.personal:
@@ -186,7 +147,7 @@ def _duplicates(dcc: dict) -> list[dict]:
 def confirm(type_: str):
     values = _submitted(type_)
     if request.form.get("action") == "back":
-        return _render_form(type_, values)[0]
+        return render_form(type_, values)[0]
     token = request.form.get("token", "")
     if not _TOKEN.match(token):
         abort(400)
@@ -195,11 +156,11 @@ def confirm(type_: str):
         req = _parse(type_, values)
         issued = devices().issuer.issue(req, operator=user, idempotency_key=f"{user}:{token}")
     except InvalidInput as exc:
-        return _render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
+        return render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
     except ApplianceError as exc:
         log.warning("issuing failed: %s", type(exc).__name__)
-        return _render_form(type_, values, {}, 503, problem=message_for(exc))
-    session["sticky"] = {k: values[k] for k in STICKY if values.get(k)}
+        return render_form(type_, values, {}, 503, problem=message_for(exc))
+    session["sticky"] = {k: values[k] for k in model.CENTRE_FIELDS if values.get(k)}
     if values.get("corrects") and not issued.replayed:
         _revoke_corrected(values["corrects"], issued.uvci, user)
     audit.info("issued %s type %s by %s%s", uvci_tag(issued.uvci), type_, user, " (replayed)" if issued.replayed else "")

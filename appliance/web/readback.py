@@ -1,7 +1,9 @@
 """Read a certificate back to staff as it will show: labels and values from the DCC JSON.
 
 Also the mapping between the web form's fields and the input JSON of
-:func:`appliance.form.parse_input`, and back from its error paths to form fields.
+:func:`appliance.dcc.form.parse_input`, back from its error paths to form fields, and from
+an issued DCC to the form's values (to correct it). The names come from :mod:`appliance.dcc.model`;
+the tablet asks a vaccination's dose number and total as one choice, ``dose`` (``"dn/sd"``).
 """
 
 from __future__ import annotations
@@ -11,20 +13,19 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from appliance.dcc import valuesets
+from appliance.dcc import doses, model, valuesets
+from appliance.dcc.model import PERSON_FIELDS, SECTIONS
 from appliance.errors import ApplianceError
 from appliance.web import field_messages
 from appliance.web.i18n import translate
 
 log = logging.getLogger(__name__)
 
-SECTION = {"v": "vaccination", "t": "test", "r": "recovery"}
-PERSON_FIELDS = ("family_name", "given_name", "date_of_birth", "family_name_standardised", "given_name_standardised")
-EVENT_FIELDS = {
-    "v": ("product", "dose", "date", "country", "issuer"),
-    "t": ("test_type", "test_name", "test_device", "sample_time", "result", "centre", "country", "issuer"),
-    "r": ("first_positive", "valid_from", "valid_until", "country", "issuer"),
-}
+#: The form's one field for the input's two dose fields.
+DOSE, DOSE_PARTS = "dose", ("dose_number", "total_doses")
+#: Per type: the form's event fields (the input's, with the dose as one).
+EVENT_FIELDS = {t: tuple(DOSE if f == DOSE_PARTS[0] else f for f in fields if f != DOSE_PARTS[1])
+                for t, fields in model.EVENT_FIELDS.items()}
 MAX_FIELD = 200
 
 
@@ -41,7 +42,7 @@ def to_input(type_: str, form: Mapping[str, str], *, tz: str) -> dict:
         value = values[key]
         if not value:
             continue
-        if key == "dose":
+        if key == DOSE:
             dn, _, sd = value.partition("/")
             event["dose_number"] = int(dn) if dn.isdigit() and len(dn) < 4 else dn
             event["total_doses"] = int(sd) if sd.isdigit() and len(sd) < 4 else sd
@@ -49,8 +50,18 @@ def to_input(type_: str, form: Mapping[str, str], *, tz: str) -> dict:
             event[key] = _local_to_iso(value, tz)
         else:
             event[key] = value
-    data[SECTION[type_]] = event
+    data[SECTIONS[type_]] = event
     return data
+
+
+def form_values(dcc: dict, *, tz: str) -> dict:
+    """The form's values for an issued DCC (to correct it); the sample time in ``tz``, as typed."""
+    values = {**model.person_values(dcc), **model.event_values(dcc)}
+    if "dose_number" in values:
+        values[DOSE] = f"{values.pop('dose_number')}/{values.pop('total_doses')}"
+    if "sample_time" in values:
+        values["sample_time"] = _iso_to_local(values["sample_time"], tz)
+    return values
 
 
 def _local_to_iso(value: str, tz: str) -> str:
@@ -71,12 +82,21 @@ def _local_to_iso(value: str, tz: str) -> str:
         return "out of range"
 
 
+def _iso_to_local(iso: str, tz: str) -> str:
+    """A DCC timestamp -> the centre's local time for a datetime-local input ("" if unreadable)."""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return ""
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
+
+
 def field_for(path: str) -> str:
     """An input path from :class:`InvalidInput` (``vaccination.total_doses``) -> the form field (``dose``)."""
     head, _, rest = path.partition(".")
-    if head in SECTION.values() and rest:
+    if head in SECTIONS.values() and rest:
         key = rest.split(".")[0]
-        return "dose" if key in ("dose_number", "total_doses") else key
+        return DOSE if key in DOSE_PARTS else key
     return head if head in PERSON_FIELDS else "_form"
 
 
@@ -97,12 +117,11 @@ def _vs(name: str, code, lang: str) -> str:
         return str(code)
 
 
-def _dose(v: dict, lang: str) -> str:
+def _dose(e: dict, lang: str) -> str:
     """``2/2 – what that means`` for the product, or just ``2/2``."""
-    from appliance.dcc import doses
-    label = f"{v.get('dn')}/{v.get('sd')}"
+    label = f"{e['dose_number']}/{e['total_doses']}"
     try:
-        option = doses.find(v.get("mp", ""), int(v.get("dn")), int(v.get("sd")))
+        option = doses.find(e["product"], int(e["dose_number"]), int(e["total_doses"]))
     except (ApplianceError, KeyError, ValueError, TypeError):
         option = None
     if option is None:
@@ -110,45 +129,47 @@ def _dose(v: dict, lang: str) -> str:
     return f"{label} – {option.meaning_de if lang == 'de' else option.meaning_en}"
 
 
+#: The person's rows, in read-back order.
+PERSON_ROWS = ("family_name", "given_name", "family_name_standardised", "given_name_standardised", "date_of_birth")
+
+
 def readback(dcc: dict, lang: str) -> list[tuple[str, str]]:
     """(label, value) rows for the review and result screens."""
     t = lambda key: translate(key, lang)
-    nam = dcc.get("nam", {})
-    rows = [(t("family_name"), nam.get("fn") or ""), (t("given_name"), nam.get("gn") or ""),
-            (t("family_name_standardised"), nam.get("fnt") or ""), (t("given_name_standardised"), nam.get("gnt") or ""),
-            (t("date_of_birth"), dcc.get("dob", ""))]
-    if dcc.get("v"):
-        v = dcc["v"][0]
-        rows += [(t("type"), t("type_v")), (t("product"), _vs("vaccine-medicinal-product", v.get("mp"), lang)),
-                 (t("dose"), _dose(v, lang)), (t("date_vaccination"), v.get("dt", "")),
-                 (t("country"), _vs("country-2-codes", v.get("co"), lang)), (t("issuer"), v.get("is", "")),
-                 (t("uvci"), v.get("ci", ""))]
-    elif dcc.get("t"):
-        x = dcc["t"][0]
-        rows += [(t("type"), t("type_t")), (t("test_type"), _vs("test-type", x.get("tt"), lang))]
-        if x.get("nm"):
-            rows.append((t("test_name"), x["nm"]))
-        if x.get("ma"):
-            rows.append((t("test_device"), _vs("test-manf", x["ma"], lang)))
-        rows += [(t("sample_time"), x.get("sc", "")), (t("result"), _vs("test-result", x.get("tr"), lang)),
-                 (t("centre"), x.get("tc", "")), (t("country"), _vs("country-2-codes", x.get("co"), lang)),
-                 (t("issuer"), x.get("is", "")), (t("uvci"), x.get("ci", ""))]
-    elif dcc.get("r"):
-        x = dcc["r"][0]
-        rows += [(t("type"), t("type_r")), (t("first_positive"), x.get("fr", "")), (t("valid_from"), x.get("df", "")),
-                 (t("valid_until"), x.get("du", "")), (t("country"), _vs("country-2-codes", x.get("co"), lang)),
-                 (t("issuer"), x.get("is", "")), (t("uvci"), x.get("ci", ""))]
-    return rows
+    vs = lambda name, code: _vs(name, code, lang)
+    person = model.person_values(dcc)
+    rows = [(t(f), person[f]) for f in PERSON_ROWS]
+    kind = model.type_of(dcc)
+    if kind is None:
+        return rows
+    e = model.event_values(dcc)
+    rows.append((t("type"), t(f"type_{kind}")))
+    if kind == "v":
+        rows += [(t("product"), vs("vaccine-medicinal-product", e["product"])), (t("dose"), _dose(e, lang)),
+                 (t("date_vaccination"), e["date"])]
+    elif kind == "t":
+        rows.append((t("test_type"), vs("test-type", e["test_type"])))
+        if e["test_name"]:
+            rows.append((t("test_name"), e["test_name"]))
+        if e["test_device"]:
+            rows.append((t("test_device"), vs("test-manf", e["test_device"])))
+        rows += [(t("sample_time"), e["sample_time"]), (t("result"), vs("test-result", e["result"])),
+                 (t("centre"), e["centre"])]
+    else:
+        rows += [(t(f), e[f]) for f in ("first_positive", "valid_from", "valid_until")]
+    return rows + [(t("country"), vs("country-2-codes", e["country"])), (t("issuer"), e["issuer"]),
+                   (t("uvci"), model.uvci_of(dcc))]
+
+
+#: Per type: the fields that make two certificates of one person the same event.
+_SAME_EVENT = {"v": lambda e: (e["dose_number"], e["product"]), "t": lambda e: str(e["sample_time"])[:10],
+               "r": lambda e: e["first_positive"]}
 
 
 def same_event(a: dict, b: dict) -> bool:
     """Whether two DCCs are the same person with the same dose, the same test day or the same recovery."""
-    if (a.get("nam", {}).get("fnt"), a.get("nam", {}).get("gnt"), a.get("dob")) != \
-       (b.get("nam", {}).get("fnt"), b.get("nam", {}).get("gnt"), b.get("dob")):
+    who = lambda dcc: [model.person_values(dcc)[f] for f in model.IDENTITY_FIELDS]
+    kind = model.type_of(a)
+    if kind is None or kind != model.type_of(b) or who(a) != who(b):
         return False
-    for key, same in (("v", lambda x, y: x.get("dn") == y.get("dn") and x.get("mp") == y.get("mp")),
-                      ("t", lambda x, y: str(x.get("sc", ""))[:10] == str(y.get("sc", ""))[:10]),
-                      ("r", lambda x, y: x.get("fr") == y.get("fr"))):
-        if a.get(key) and b.get(key):
-            return same(a[key][0], b[key][0])
-    return False
+    return _SAME_EVENT[kind](model.event_values(a)) == _SAME_EVENT[kind](model.event_values(b))

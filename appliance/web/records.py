@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 
-from appliance.dcc import qr, verify
+from appliance.dcc import qr
 from appliance.errors import ApplianceError, InvalidInput, PrinterError
 from appliance.web import field_messages, readback
 from appliance.web.common import (
@@ -36,23 +36,10 @@ from appliance.web.common import (
     now,
     uvci_tag,
 )
+from appliance.web.forms import centre_timezone, decode_record, render_form
 
 log = logging.getLogger(__name__)
 bp = Blueprint("records", __name__)
-
-
-def decode_record(record) -> dict | None:
-    """The DCC of a journal record, decoded from its retained HC1 string (``None`` once purged)."""
-    personal = (record.personal or {}) if record else {}
-    if isinstance(personal.get("dcc"), dict):
-        return personal["dcc"]
-    hc1 = personal.get("hc1")
-    if not hc1:
-        return None
-    d = devices()
-    certs = [d.signer.certificate] if d.signer.certificate is not None else []
-    result = verify.verify(hc1, dscs=certs, at=record.issued_at)
-    return result.payload
 
 
 def _record_or_404(uvci: str):
@@ -145,38 +132,5 @@ def correct(uvci: str):
     if dcc is None or record.revoked:
         flash(_("msg_no_personal"), "error")
         return redirect(url_for("records.detail", uvci=record.uvci), code=303)
-    from appliance.web.issue import _render_form
-    return _render_form(record.type, {**values_from_dcc(dcc), "corrects": record.uvci})[0]
-
-
-def values_from_dcc(dcc: dict) -> dict:
-    """The web form's values for an issued DCC (for corrections)."""
-    nam = dcc.get("nam", {})
-    out = {"family_name": nam.get("fn", ""), "given_name": nam.get("gn", ""), "date_of_birth": dcc.get("dob", ""),
-           "family_name_standardised": nam.get("fnt", ""), "given_name_standardised": nam.get("gnt", "")}
-    if dcc.get("v"):
-        v = dcc["v"][0]
-        out.update(product=v.get("mp", ""), dose=f"{v.get('dn')}/{v.get('sd')}", date=v.get("dt", ""),
-                   country=v.get("co", ""), issuer=v.get("is", ""))
-    elif dcc.get("t"):
-        t = dcc["t"][0]
-        out.update(test_type=t.get("tt", ""), test_name=t.get("nm", ""), test_device=t.get("ma", ""),
-                   sample_time=_local(t.get("sc", "")), result=t.get("tr", ""), centre=t.get("tc", ""),
-                   country=t.get("co", ""), issuer=t.get("is", ""))
-    elif dcc.get("r"):
-        r = dcc["r"][0]
-        out.update(first_positive=r.get("fr", ""), valid_from=r.get("df", ""), valid_until=r.get("du", ""),
-                   country=r.get("co", ""), issuer=r.get("is", ""))
-    return out
-
-
-def _local(iso: str) -> str:
-    """A DCC timestamp -> the centre's local time for a datetime-local input."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-    try:
-        moment = datetime.fromisoformat(str(iso))
-    except ValueError:
-        return ""
-    tz = ZoneInfo(devices().settings.centre().get("timezone", "Europe/Berlin"))
-    return moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+    values = readback.form_values(dcc, tz=centre_timezone())
+    return render_form(record.type, {**values, "corrects": record.uvci})[0]

@@ -19,6 +19,7 @@ from appliance.web.common import (
     audit,
     current_user,
     devices,
+    header_badge,
     login_required,
     message_for,
     now,
@@ -30,14 +31,6 @@ bp = Blueprint("status", __name__)
 def health() -> dict:
     """The one health snapshot (:mod:`appliance.health`) as the status page and monitoring show it."""
     return devices().health().to_json()
-
-
-def header_badge() -> dict:
-    """The badge in every page's header: the same verdict, and the hub's state."""
-    try:
-        return devices().health(probe_printer=False).badge()
-    except ApplianceError:
-        return {"state": "fault", "text": "", "hub_offline": False, "backlog": 0}
 
 
 @bp.route("/status")
