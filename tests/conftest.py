@@ -1,28 +1,37 @@
-"""Fixtures shared by every test area (each area has its own conftest.py below tests/)."""
+"""Fixtures shared by every test area (each area has its own conftest.py below tests/).
+
+Helpers live in :mod:`tests.support`; the hub and device fixtures that tests/hub and tests/sync
+share come from the plugin :mod:`tests.support.hub_fixtures`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-
-import sys
 
 import pytest
 
 from appliance.config import load_config
+from appliance.dcc.samples import example_input
+from appliance.devices.clock import FixedClock
 from appliance.devices.signer import SoftwareSigner
+from appliance.journal.journal import Journal
+from tests.support.clock import NOW
+from tests.support.dcc import sample_dcc, sign_to_hc1
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))  # shared helpers: toolcheck
-VECTORS = REPO / "tests" / "vectors"
-
-#: A fixed instant for tests that need "now".
-NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+pytest_plugins = ["tests.support.hub_fixtures"]
 
 
 @pytest.fixture
 def now() -> datetime:
+    """:data:`tests.support.clock.NOW`, the fixed instant of the tests."""
     return NOW
+
+
+@pytest.fixture
+def clock(now) -> FixedClock:
+    """A synchronised fixed clock at ``now`` (tests move it with ``advance`` / ``set``)."""
+    return FixedClock(now, synchronized=True)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +41,19 @@ def software_signer() -> SoftwareSigner:
 
 
 @pytest.fixture
+def make_hc1(software_signer, now):
+    """``make_hc1(dcc=None, signer=None, iat=now, days=365)`` -> (hc1, Signed); the DCC defaults to
+    :data:`tests.support.dcc.SAMPLE_DCC`."""
+
+    def make(dcc: dict | None = None, *, signer=None, iat: datetime | None = None, days: int = 365):
+        return sign_to_hc1(dcc or sample_dcc(), signer or software_signer, iat=iat or now, days=days)
+
+    return make
+
+
+@pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
+    """The device's state directory (empty)."""
     d = tmp_path / "state"
     d.mkdir()
     return d
@@ -52,3 +73,23 @@ def make_config(state_dir: Path):
 def config(make_config):
     return make_config()
 
+
+@pytest.fixture
+def journal_path(state_dir: Path) -> Path:
+    """Where the device's journal lives: ``state_dir/journal.sqlite``."""
+    return state_dir / "journal.sqlite"
+
+
+@pytest.fixture
+def journal(journal_path: Path):
+    """The device's journal, open for the test."""
+    j = Journal.open(journal_path)
+    yield j
+    j.close()
+
+
+@pytest.fixture
+def example():
+    """``example("v")`` -> a fresh copy of the packaged example input for that type
+    (:func:`appliance.dcc.samples.example_input`, its dates as shipped, which fit :data:`NOW`)."""
+    return example_input

@@ -2,6 +2,7 @@ import pytest
 
 from appliance.config import load_config
 from appliance.errors import ConfigError
+from tests.support.paths import REPO
 
 
 def test_defaults_without_any_file(tmp_path):
@@ -56,11 +57,10 @@ def test_env_error_names_the_environment(tmp_path):
 def test_the_example_config_documents_every_key_and_loads():
     import dataclasses
     import tomllib
-    from pathlib import Path
 
     from appliance.config import SECTIONS
 
-    example = Path(__file__).resolve().parents[2] / "provisioning" / "appliance.toml.example"
+    example = REPO / "provisioning" / "appliance.toml.example"
     data = tomllib.loads(example.read_text(encoding="utf-8"))
     for name, cls in SECTIONS.items():
         assert set(data.get(name, {})) == {f.name for f in dataclasses.fields(cls)}, name

@@ -12,25 +12,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from tests.support import vectors
 
-def _load_helpers():
-    name = "codec_vectors"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("vectors.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-vectors = _load_helpers()
 VECTORS = vectors.load_vectors()
 KNOWN = vectors.known_issues()
 

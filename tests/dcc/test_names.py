@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -12,8 +11,9 @@ from hypothesis import strategies as st
 
 from appliance.errors import InvalidInput
 from appliance.dcc.names import check_standardised, transliterate
+from tests.support.paths import VECTORS as ALL_VECTORS
 
-VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "dgc-testdata"
+VECTORS = ALL_VECTORS / "dgc-testdata"
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -12,8 +12,8 @@ from appliance.dcc import payload, schema, uvci
 from appliance.config import IssueSection
 from appliance.errors import InvalidInput
 from appliance.dcc.form import parse_input
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 UVCI = uvci.make_uvci(country="DE", issuer="TST1", opaque=uvci.opaque_for("test-device-7", 42))
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance.dcc import schema
-
-VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+from tests.support.paths import VECTORS
 VALID = sorted((VECTORS / "schema-test" / "valid").glob("*.json"))
 INVALID = sorted((VECTORS / "schema-test" / "invalid").glob("*.json"))
 EXAMPLES = sorted((VECTORS / "schema-examples").glob("*/*.json"))

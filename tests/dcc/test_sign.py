@@ -2,14 +2,12 @@ from datetime import timedelta
 
 import cbor2
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from appliance.dcc import dsc
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DscError
 from appliance.dcc.sign import sign_dcc, sig_structure
+from tests.support.pki import verify_raw
 
 
 def test_cose_structure_and_signature(software_signer, now):
@@ -25,8 +23,7 @@ def test_cose_structure_and_signature(software_signer, now):
     assert claims == {1: "DE", 4: int((now + timedelta(days=10)).timestamp()), 6: int(now.timestamp()), -260: {1: dcc}}
     assert isinstance(claims[4], int) and isinstance(claims[6], int)
     assert len(sig) == 64
-    der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
-    software_signer.certificate.public_key().verify(der, sig_structure(protected, payload), ec.ECDSA(hashes.SHA256()))
+    verify_raw(software_signer.certificate, sig_structure(protected, payload), sig)
 
 
 def test_kid_is_sha256_of_dsc_der(software_signer):

@@ -9,18 +9,10 @@ import pytest
 
 from appliance.config import GpioSection
 from appliance.devices.panel import ButtonLogic, StatusPanel
+from tests.support.waiting import wait_until
 
 FAST = {"ready": ("green", 1.0, None), "attention": ("amber", 0.02, 0.02), "fault": ("red", 0.01, 0.01)}
 PINS = {"green": 17, "amber": 27, "red": 22}
-
-
-def wait_until(predicate, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 class Ticks:
@@ -69,7 +61,7 @@ def test_blinking_states(panel_factory, mock_factory, state, light):
     panel.show(state)
     pin = mock_factory.pin(PINS[light])
     start = toggles(pin)
-    assert wait_until(lambda: toggles(pin) >= start + 4), f"{light} blinks"
+    assert wait_until(lambda: toggles(pin) >= start + 4, 10, interval_s=0.01), f"{light} blinks"
     others = [mock_factory.pin(p) for name, p in PINS.items() if name != light]
     assert all(o.state == 0 for o in others)
 
@@ -84,7 +76,7 @@ def test_fault_beeps_when_a_buzzer_is_fitted(panel_factory, mock_factory):
     panel = panel_factory(buzzer=24)
     panel.show("fault")
     buzzer = mock_factory.pin(24)
-    assert wait_until(lambda: toggles(buzzer) >= 6), "three beeps"
+    assert wait_until(lambda: toggles(buzzer) >= 6, 10, interval_s=0.01), "three beeps"
 
 
 def test_unknown_state_is_refused(panel_factory):

@@ -11,9 +11,12 @@ from appliance.sync import batches
 from appliance.devices.hub_client import HttpHubClient
 from appliance.errors import ConfigError, HubError, HubUnreachable
 from appliance.hub.store import HubStore
-
-from hub_kit import (DEVICE, NOW, HubProcess, cli_env, free_port, make_ca, make_entries, make_server_cert,
-                     run_cli, write_config, write_pem)
+from tests.support.cli import appliance_env, run_appliance, write_config
+from tests.support.clock import NOW
+from tests.support.hub_kit import DEVICE, HubProcess
+from tests.support.journal import make_entries
+from tests.support.pki import make_ca, make_server_cert, write_pem
+from tests.support.waiting import free_port
 
 
 @pytest.fixture
@@ -22,9 +25,9 @@ def tls_hub(tmp_path: Path, software_signer):
     cert_file, key_file = make_server_cert(ca_key, ca_cert, tmp_path)
     state = tmp_path / "hub"
     config = write_config(tmp_path / "hub.toml", f'[hub]\ntls_cert = "{cert_file}"\ntls_key = "{key_file}"\n')
-    env = cli_env(config, state)
+    env = appliance_env(config, state)
     dsc_file = write_pem(software_signer.certificate, tmp_path / "dsc.pem")
-    assert run_cli(["hub", "register-device", "--device-id", DEVICE, "--dsc", str(dsc_file)], env).returncode == 0
+    assert run_appliance("hub", "register-device", "--device-id", DEVICE, "--dsc", dsc_file, env=env).returncode == 0
     ca_file = write_pem(ca_cert, tmp_path / "hub-ca.pem")
     hub = HubProcess(env, free_port(), tmp_path / "hub.log", scheme="https",
                      verify=ssl.create_default_context(cafile=str(ca_file)))
@@ -39,7 +42,7 @@ def test_sync_over_https_with_the_pinned_ca(tls_hub, software_signer):
     try:
         assert client.acknowledged(DEVICE) == 0
         entries = make_entries(20)
-        assert client.push(batches.sign_batch(entries, device_id=DEVICE, signer=software_signer, now=NOW)) == 20
+        assert client.push(DEVICE, batches.sign_batch(entries, device_id=DEVICE, signer=software_signer, now=NOW)) == 20
         assert client.acknowledged(DEVICE) == 20
         with pytest.raises(HubError, match=r"\(403\).*not registered"):
             client.acknowledged("someone-else")
@@ -56,7 +59,7 @@ def test_a_hub_signed_by_another_ca_is_refused(tls_hub, tmp_path, software_signe
     client = HttpHubClient(hub.url, ca_file=str(write_pem(wrong, tmp_path / "wrong-ca.pem")))
     try:
         with pytest.raises(HubUnreachable, match="not signed by the pinned CA"):
-            client.push(batches.sign_batch(make_entries(1), device_id=DEVICE, signer=software_signer, now=NOW))
+            client.push(DEVICE, batches.sign_batch(make_entries(1), device_id=DEVICE, signer=software_signer, now=NOW))
     finally:
         client.close()
 

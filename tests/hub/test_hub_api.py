@@ -8,9 +8,9 @@ import pytest
 from appliance.sync import batches
 from appliance.journal import chain
 from appliance.devices.signer import SoftwareSigner
-from appliance.dcc.sign import sig_structure
-
-from hub_kit import DEVICE, NOW, make_entries
+from tests.support.clock import NOW
+from tests.support.hub_kit import DEVICE, raw_signed_batch
+from tests.support.journal import make_entries
 
 
 def post(client, data: bytes, device: str = DEVICE):
@@ -19,13 +19,6 @@ def post(client, data: bytes, device: str = DEVICE):
 
 def signed(entries, signer, device: str = DEVICE) -> bytes:
     return batches.sign_batch(entries, device_id=device, signer=signer, now=NOW)
-
-
-def raw_signed(body: dict, signer) -> bytes:
-    """A correctly signed batch with an arbitrary body (to test the hub's own checks)."""
-    protected = cbor2.dumps({1: -7, 4: signer.kid})
-    payload = cbor2.dumps(body)
-    return cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signer.sign(sig_structure(protected, payload))]))
 
 
 def status(client, device: str = DEVICE) -> dict:
@@ -85,13 +78,14 @@ def _bad_batches(signer, other):
                              403, "does not verify"),
         "other device's batch": (signed(good, signer, device="dev-9999"), 400, "sent for"),
         "edited entry": (signed(edited, signer), 400, "seq 3: hash does not match"),
-        "deleted entry": (raw_signed({"device_id": DEVICE, "created": 0, "first_seq": 1, "last_seq": 4,
-                                      "entries": good[:2] + good[3:]}, signer), 400, "expected 3"),
-        "inserted entry": (raw_signed({"device_id": DEVICE, "created": 0, "first_seq": 1, "last_seq": 5,
-                                       "entries": good[:2] + make_entries(1, start=3) + good[2:]}, signer),
+        "deleted entry": (raw_signed_batch({"device_id": DEVICE, "created": 0, "first_seq": 1, "last_seq": 4,
+                                            "entries": good[:2] + good[3:]}, signer), 400, "expected 3"),
+        "inserted entry": (raw_signed_batch({"device_id": DEVICE, "created": 0, "first_seq": 1, "last_seq": 5,
+                                             "entries": good[:2] + make_entries(1, start=3) + good[2:]}, signer),
                            400, "expected 4"),
-        "reordered": (raw_signed({"device_id": DEVICE, "created": 0, "first_seq": 1, "last_seq": 4,
-                                  "entries": [good[0], good[2], good[1], good[3]]}, signer), 400, "expected 2"),
+        "reordered": (raw_signed_batch({"device_id": DEVICE, "created": 0, "first_seq": 1, "last_seq": 4,
+                                        "entries": [good[0], good[2], good[1], good[3]]}, signer), 400,
+                      "expected 2"),
         "renumbered after delete": (signed([dict(e, seq=i + 1) for i, e in enumerate(good[:1] + good[2:])],
                                            signer), 400, "seq 2: prev_hash"),
         "out of order": (signed(make_entries(2, start=3, prev_hash=rehashed_gap[1]["hash"]), signer),

@@ -9,8 +9,8 @@ from collections import Counter
 
 from appliance.devices.hub_client import InProcessHubClient
 from appliance.sync.agent import SyncAgent
-
-from hub_kit import NOW
+from tests.support.clock import NOW
+from tests.support.hub_kit import DEVICE
 
 
 def _issue_and_revoke(journal, signer, n_issued: int, revoke_every: int) -> dict[str, bytes]:
@@ -69,7 +69,7 @@ def test_daily_stats_per_day_type_product_and_dose(device_config, journal, softw
                                                     auth):
     from datetime import timedelta
 
-    hub_store.register_device("dev-0001", software_signer.certificate, now=NOW, centre="Impfzentrum Nord")
+    hub_store.register_device(DEVICE, software_signer.certificate, now=NOW, centre="Impfzentrum Nord")
     plan = [(NOW, "v", "EU/1/20/1528", 1)] * 3 + [(NOW, "v", "EU/1/20/1528", 2)] * 2 + \
            [(NOW, "t", None, None)] * 4 + [(NOW + timedelta(days=1), "v", "EU/1/21/1529", 1)] * 5
     for i, (when, typ, mp, dn) in enumerate(plan):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -13,8 +11,11 @@ import pytest
 
 from appliance.devices.signer import SoftwareSigner
 from appliance.journal.journal import Journal
-
-from hub_kit import NOW, REPO, HubProcess, cli_env, free_port, issue_specs, run_cli, write_config
+from tests.support.cli import appliance_env, run_appliance, start_appliance, write_config
+from tests.support.clock import NOW
+from tests.support.hub_kit import HubProcess
+from tests.support.journal import issue_specs
+from tests.support.waiting import free_port, wait_until
 
 DEVICE = "svc-dev"
 
@@ -31,7 +32,7 @@ def device(tmp_path: Path):
 
 @pytest.fixture
 def hub(tmp_path: Path):
-    env = cli_env(write_config(tmp_path / "hub.toml", "[hub]\n"), tmp_path / "hub")
+    env = appliance_env(write_config(tmp_path / "hub.toml", "[hub]\n"), tmp_path / "hub")
     proc = HubProcess(env, free_port(), tmp_path / "hub.log")
     proc.start()
     yield proc, env
@@ -41,28 +42,23 @@ def hub(tmp_path: Path):
 def _device_env(tmp_path: Path, state: Path, hub_url: str):
     config = write_config(tmp_path / "device.toml", f'[device]\nid = "{DEVICE}"\n[sync]\nhub_url = "{hub_url}"\n'
                                                      "backoff_cap_s = 0.5\n")
-    return cli_env(config, state)
-
-
-def _acknowledged(hub: HubProcess) -> int:
-    return httpx.get(f"{hub.url}/api/v1/devices/{DEVICE}", timeout=5).json()["acknowledged_seq"]
+    return appliance_env(config, state)
 
 
 def test_service_wakes_on_a_commit_in_another_process_and_stops_on_sigterm(tmp_path, device, hub):
     state, signer = device
     proc, hub_env = hub
-    assert run_cli(["hub", "register-device", "--device-id", DEVICE, "--dsc",
-                    str(state / "software-signer" / "dsc.pem")], hub_env).returncode == 0
-    agent = subprocess.Popen([sys.executable, "-m", "appliance", "sync"], cwd=REPO,
-                             env=_device_env(tmp_path, state, proc.url),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert run_appliance("hub", "register-device", "--device-id", DEVICE, "--dsc",
+                         state / "software-signer" / "dsc.pem", env=hub_env).returncode == 0
+    agent = start_appliance("sync", env=_device_env(tmp_path, state, proc.url),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(lambda: _acknowledged(proc) == 5)
+        _wait(lambda: proc.acknowledged(DEVICE) == 5)
         _wait(lambda: (state / "sync-wakeup.sock").exists())
         with Journal.open(state / "journal.sqlite") as journal:  # the web process issuing, say
             journal.append("issued", now=NOW, operator="staff1", type="v", uvci="URN:UVCI:01:DE:DEMO1/X9#Z",
                            kid=signer.kid, signature=bytes(64), country="DE", data={"mp": "EU/1/20/1528"})
-        _wait(lambda: _acknowledged(proc) == 6)     # the agent idles 60 s: only the datagram explains this
+        _wait(lambda: proc.acknowledged(DEVICE) == 6)     # the agent idles 60 s: only the datagram explains this
     finally:
         agent.send_signal(signal.SIGTERM)
         _, err = agent.communicate(timeout=20)
@@ -76,7 +72,7 @@ def test_service_wakes_on_a_commit_in_another_process_and_stops_on_sigterm(tmp_p
 def test_once_exits_1_with_the_reason_when_the_hub_refuses(tmp_path, device, hub):
     state, _ = device
     proc, _ = hub                                   # the device is not registered there
-    r = run_cli(["sync", "--once"], _device_env(tmp_path, state, proc.url))
+    r = run_appliance("sync", "--once", env=_device_env(tmp_path, state, proc.url))
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1].startswith("appliance: error: hub refused")
     assert "not registered" in r.stderr and "Traceback" not in r.stderr
@@ -87,17 +83,10 @@ def test_once_exits_1_with_the_reason_when_the_hub_refuses(tmp_path, device, hub
 
 def test_once_gives_up_on_an_unreachable_hub_after_the_timeout(tmp_path, device):
     state, _ = device
-    r = run_cli(["sync", "--once", "--timeout", "2"], _device_env(tmp_path, state, f"http://127.0.0.1:{free_port()}"))
+    r = run_appliance("sync", "--once", "--timeout", "2",
+                      env=_device_env(tmp_path, state, f"http://127.0.0.1:{free_port()}"))
     assert r.returncode == 1 and "cannot connect to the hub" in r.stderr
 
 
 def _wait(condition, limit_s: float = 40.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while True:
-        try:
-            if condition():
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
+    assert wait_until(condition, limit_s, interval_s=0.05, ignore=(httpx.HTTPError,)), "condition not reached in time"

@@ -8,8 +8,9 @@ import pytest
 
 from appliance.devices.hub_client import InProcessHubClient
 from appliance.sync.agent import SyncAgent
-
-from hub_kit import DEVICE, NOW, issue_specs
+from tests.support.clock import NOW
+from tests.support.hub_kit import DEVICE
+from tests.support.journal import issue_specs
 
 COLS = ("seq, time, kind, operator, type, uvci, kid, hash_uci, hash_countrycodeuci, hash_signature, data, "
         "prev_hash, hash")

@@ -1,30 +1,9 @@
-"""Fixtures for the journal, clock and issuing tests."""
+"""Fixtures for the journal, clock and issuing tests (``journal``, ``journal_path``, ``clock`` and
+``example`` are the suite's own, in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from appliance.devices.clock import FixedClock
-from appliance.journal.journal import Journal
-
-
-@pytest.fixture
-def journal_path(state_dir: Path) -> Path:
-    return state_dir / "journal.sqlite"
-
-
-@pytest.fixture
-def journal(journal_path: Path):
-    j = Journal.open(journal_path)
-    yield j
-    j.close()
-
-
-@pytest.fixture
-def clock(now) -> FixedClock:
-    return FixedClock(now, synchronized=True)
 
 
 def issued_kwargs(i: int, *, personal: bool = True, key: str | None = None) -> dict:
@@ -43,18 +22,6 @@ def issued_kwargs(i: int, *, personal: bool = True, key: str | None = None) -> d
 def make_issued():
     """``make_issued(i, personal=True, key=None)`` -> append() keywords for entry number i."""
     return issued_kwargs
-
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "appliance" / "dcc" / "examples"
-EXAMPLE_FILE = {"v": "vaccination.json", "t": "test.json", "r": "recovery.json"}
-
-
-@pytest.fixture
-def example():
-    """``example("v")`` -> the example input dict of Owner B for that type."""
-    import json
-
-    return lambda t: json.loads((EXAMPLES / EXAMPLE_FILE[t]).read_text(encoding="utf-8"))
 
 
 @pytest.fixture

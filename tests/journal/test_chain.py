@@ -2,18 +2,7 @@ import base64
 import hashlib
 
 from appliance.journal import chain
-
-
-def make_entries(n):
-    entries, prev = [], chain.GENESIS
-    for seq in range(1, n + 1):
-        e = {"seq": seq, "time": "2026-11-28T10:00:00Z", "kind": "issued", "operator": "anna", "type": "v",
-             "uvci": f"URN:UVCI:01:DE:X/{seq}", "kid": "AAAAAAAAAAA=", "hash_uci": None,
-             "hash_countrycodeuci": None, "hash_signature": None, "data": {"dn": 1}, "prev_hash": prev}
-        e["hash"] = chain.entry_hash(e)
-        prev = e["hash"]
-        entries.append(e)
-    return entries
+from tests.support.journal import make_entries
 
 
 def test_intact_chain():

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,8 +12,8 @@ from PIL import Image
 
 from appliance.dcc import dsc, samples, verify
 from appliance.journal.journal import Journal
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.cli import appliance_env, run_appliance
+from tests.support.waiting import free_port
 
 
 @pytest.fixture
@@ -25,29 +21,22 @@ def env(tmp_path, state_dir):
     """Environment for one device: its own config and state dir."""
     cfg = tmp_path / "appliance.toml"
     cfg.write_text(f'[printer]\nkind = "file"\npath = "{tmp_path / "receipts"}"\ntimeout_s = 20.0\n')
-    e = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    e.update(APPLIANCE_CONFIG=str(cfg), APPLIANCE_STATE_DIR=str(state_dir), PYTHONPATH=path)
-    return e
-
-
-def appliance(env, *args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "appliance", *map(str, args)], env=env, cwd=cwd or REPO,
-                          capture_output=True, text=True, timeout=120)
+    return appliance_env(cfg, state_dir)
 
 
 @pytest.fixture
 def confirmed(env):
     """This test machine has neither NTP nor an RTC: an admin confirms the clock first (once per boot)."""
-    r = appliance(env, "journal", "confirm-clock")
+    r = run_appliance("journal", "confirm-clock", env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("clock confirmed at ")
     return env
 
 
 @pytest.fixture
-def example(tmp_path):
-    """``example("t")`` -> a file with the packaged example, its dates moved to fit the real clock."""
+def example_file(tmp_path):
+    """``example_file("t")`` -> a file with the packaged example, its dates moved to fit the real clock
+    (the CLI issues on the real clock, not at the suite's fixed ``now``)."""
     def write(t):
         path = tmp_path / f"example-{t}.json"
         path.write_text(json.dumps(samples.example_input(t, now=datetime.now(timezone.utc))), encoding="utf-8")
@@ -64,13 +53,15 @@ def issued_entries(state_dir):
 
 
 @pytest.mark.parametrize("dcc_type", ["v", "t", "r"])
-def test_issue_json_and_png_qr(confirmed, state_dir, tmp_path, dcc_type, example):
+def test_issue_json_and_png_qr(confirmed, state_dir, tmp_path, dcc_type, example_file):
     png = tmp_path / "out.png"
-    r = appliance(confirmed, "issue", "--type", dcc_type, "--input", example(dcc_type), "--json", "--qr", png)
+    r = run_appliance("issue", "--type", dcc_type, "--input", example_file(dcc_type), "--json", "--qr", png,
+                      env=confirmed)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(out) == {"uvci", "hc1", "type", "kid", "expires_at"} and out["type"] == dcc_type
-    assert datetime.strptime(out["expires_at"], "%Y-%m-%dT%H:%M:%SZ")
+    expires_at = datetime.strptime(out["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert expires_at > datetime.now(timezone.utc)
     [decoded] = zxingcpp.read_barcodes(Image.open(png))
     assert decoded.text == out["hc1"]
     cert = dsc.load_certificate((state_dir / "software-signer" / "dsc.pem").read_bytes())
@@ -81,17 +72,17 @@ def test_issue_json_and_png_qr(confirmed, state_dir, tmp_path, dcc_type, example
     assert [e["uvci"] for e in issued_entries(state_dir)] == [out["uvci"]]
 
 
-def test_issue_svg_and_plain_output(confirmed, tmp_path, state_dir, example):
+def test_issue_svg_and_plain_output(confirmed, tmp_path, state_dir, example_file):
     svg = tmp_path / "qr.svg"
-    r = appliance(confirmed, "issue", "--type", "v", "--input", example("v"), "--qr", svg)
+    r = run_appliance("issue", "--type", "v", "--input", example_file("v"), "--qr", svg, env=confirmed)
     assert r.returncode == 0, r.stderr
     uvci_line, hc1_line = r.stdout.strip().splitlines()
     assert hc1_line.startswith("HC1:") and issued_entries(state_dir)[0]["uvci"] in uvci_line
     assert "<svg" in svg.read_text()
 
 
-def test_issue_print_to_file_printer(confirmed, tmp_path, state_dir, example):
-    r = appliance(confirmed, "issue", "--type", "t", "--input", example("t"), "--print")
+def test_issue_print_to_file_printer(confirmed, tmp_path, state_dir, example_file):
+    r = run_appliance("issue", "--type", "t", "--input", example_file("t"), "--print", env=confirmed)
     assert r.returncode == 0, r.stderr
     assert "did not take" not in r.stderr
     receipts = tmp_path / "receipts"
@@ -99,22 +90,20 @@ def test_issue_print_to_file_printer(confirmed, tmp_path, state_dir, example):
     assert produced
 
 
-def test_issue_print_with_an_absent_printer_says_so(confirmed, tmp_path, state_dir, example):
-    with socket.socket() as s:  # a port that refuses connections
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def test_issue_print_with_an_absent_printer_says_so(confirmed, tmp_path, state_dir, example_file):
+    port = free_port()  # nothing listens there: connections are refused
     cfg = Path(confirmed["APPLIANCE_CONFIG"])
     cfg.write_text(f'[printer]\nkind = "network"\nhost = "127.0.0.1"\nport = {port}\ntimeout_s = 1.0\n')
-    r = appliance(confirmed, "issue", "--type", "v", "--input", example("v"), "--print", "--json")
+    r = run_appliance("issue", "--type", "v", "--input", example_file("v"), "--print", "--json", env=confirmed)
     assert r.returncode == 0, r.stderr
     assert "did not take" in r.stderr and "stays queued" in r.stderr
     assert json.loads(r.stdout)["uvci"] == issued_entries(state_dir)[0]["uvci"]
 
 
-def test_unconfirmed_clock_refuses_issuing(env, state_dir, tmp_path, example):
+def test_unconfirmed_clock_refuses_issuing(env, state_dir, tmp_path, example_file):
     if Path("/run/systemd/timesync/synchronized").exists() or Path("/dev/rtc0").exists():
         pytest.skip("this machine's clock is trusted without a confirmation")
-    r = appliance(env, "issue", "--type", "v", "--input", example("v"), "--qr", tmp_path / "q.png")
+    r = run_appliance("issue", "--type", "v", "--input", example_file("v"), "--qr", tmp_path / "q.png", env=env)
     assert r.returncode == 1
     errors = [line for line in r.stderr.splitlines() if not line.startswith("WARNING ")]
     assert len(errors) == 1 and errors[0].startswith("appliance: error: ") and "confirm" in errors[0]
@@ -156,7 +145,7 @@ def test_bad_input_one_line_nothing_written(confirmed, tmp_path, state_dir, case
     }
     qr = tmp_path / "out.png"
     before = sorted(p.name for p in state_dir.iterdir())
-    r = appliance(confirmed, "issue", "--type", "v", "--input", inputs[case], "--json", "--qr", qr)
+    r = run_appliance("issue", "--type", "v", "--input", inputs[case], "--json", "--qr", qr, env=confirmed)
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("appliance: error: ") and expect in lines[0]
@@ -166,21 +155,21 @@ def test_bad_input_one_line_nothing_written(confirmed, tmp_path, state_dir, case
     assert sorted(p.name for p in state_dir.iterdir()) == before
 
 
-def test_unknown_qr_extension_is_a_usage_error_before_issuing(env, tmp_path, state_dir, example):
-    r = appliance(env, "issue", "--type", "v", "--input", example("v"), "--qr", tmp_path / "out.jpg")
+def test_unknown_qr_extension_is_a_usage_error_before_issuing(env, tmp_path, state_dir, example_file):
+    r = run_appliance("issue", "--type", "v", "--input", example_file("v"), "--qr", tmp_path / "out.jpg", env=env)
     assert r.returncode == 2 and "--qr" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert list(state_dir.iterdir()) == [] and not (tmp_path / "out.jpg").exists()
 
 
-def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir, example):
+def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir, example_file):
     for t in ("v", "t"):
-        assert appliance(confirmed, "issue", "--type", t, "--input", example(t)).returncode == 0
-    r = appliance(confirmed, "journal", "verify")
+        assert run_appliance("issue", "--type", t, "--input", example_file(t), env=confirmed).returncode == 0
+    r = run_appliance("journal", "verify", env=confirmed)
     assert (r.returncode, r.stdout.strip()) == (0, "chain ok, 3 entries")
     bundle = tmp_path / "usb" / "bundle.cose"
     bundle.parent.mkdir()
     Path(confirmed["APPLIANCE_CONFIG"]).write_text("[sync]\nbatch_size = 1\n")
-    r = appliance(confirmed, "journal", "export", "--since", "1", "--out", bundle)
+    r = run_appliance("journal", "export", "--since", "1", "--out", bundle, env=confirmed)
     assert r.returncode == 0, r.stderr
     from appliance.sync.batches import open_batch, split_bundle
 
@@ -191,23 +180,23 @@ def test_journal_verify_export_and_purge(confirmed, tmp_path, state_dir, example
     with Journal.open(state_dir / "journal.sqlite") as j:
         assert entries == j.entries(after_seq=1) and [e["seq"] for e in entries] == [2, 3]
     assert b"Schnelltest" not in bundle.read_bytes() and "Weiß".encode() not in bundle.read_bytes()
-    r = appliance(confirmed, "journal", "purge")
+    r = run_appliance("journal", "purge", env=confirmed)
     assert r.returncode == 0 and r.stdout.startswith("removed 0 personal records")
-    r = appliance(confirmed, "journal", "export", "--since", "3", "--out", tmp_path / "empty.cose")
+    r = run_appliance("journal", "export", "--since", "3", "--out", tmp_path / "empty.cose", env=confirmed)
     assert r.returncode == 0 and not (tmp_path / "empty.cose").exists()
 
 
-def test_exported_bundle_imports_at_the_hub(confirmed, tmp_path, state_dir, example):
+def test_exported_bundle_imports_at_the_hub(confirmed, tmp_path, state_dir, example_file):
     for t in ("v", "r"):
-        assert appliance(confirmed, "issue", "--type", t, "--input", example(t)).returncode == 0
+        assert run_appliance("issue", "--type", t, "--input", example_file(t), env=confirmed).returncode == 0
     bundle = tmp_path / "bundle.cose"
-    assert appliance(confirmed, "journal", "export", "--out", bundle).returncode == 0
+    assert run_appliance("journal", "export", "--out", bundle, env=confirmed).returncode == 0
     hub_state = tmp_path / "hub-state"
     hub_state.mkdir()
     hub = {**confirmed, "APPLIANCE_STATE_DIR": str(hub_state)}
-    r = appliance(hub, "hub", "register-device", "--device-id", "demo-device-0001",
-                  "--dsc", state_dir / "software-signer" / "dsc.pem")
+    r = run_appliance("hub", "register-device", "--device-id", "demo-device-0001",
+                      "--dsc", state_dir / "software-signer" / "dsc.pem", env=hub)
     assert r.returncode == 0, r.stderr
-    r = appliance(hub, "hub", "import", bundle)
+    r = run_appliance("hub", "import", bundle, env=hub)
     assert r.returncode == 0, r.stderr
     assert "3 new entries" in r.stdout and "up to seq 3" in r.stdout

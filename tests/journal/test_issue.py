@@ -17,6 +17,7 @@ from appliance.devices.signer import SoftwareSigner
 from appliance.errors import ClockNotTrusted, DscError, InvalidInput, JournalCorrupt, JournalError, SigningError
 from appliance.issue import Issued
 from appliance.journal.journal import Journal
+from tests.support.cli import clean_env
 
 
 def signature_of(hc1: str) -> bytes:
@@ -214,7 +215,7 @@ def test_threads_issue_without_duplicates(make_issuer, journal, request_for):
 
 CONCURRENT = """
 import json, sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from appliance.dcc import form
 from appliance.config import load_config
@@ -222,8 +223,7 @@ from appliance.devices.clock import FixedClock
 from appliance.devices.signer import SoftwareSigner
 from appliance.issue import Issuer
 from appliance.journal.journal import Journal
-state, example = Path(sys.argv[1]), Path(sys.argv[2])
-now = datetime(2026, 11, 28, 10, tzinfo=timezone.utc)
+state, example, now = Path(sys.argv[1]), Path(sys.argv[2]), datetime.fromisoformat(sys.argv[4])
 config = load_config(env={}, state_dir=state)
 clock = FixedClock(now)
 with Journal.open(state / "journal.sqlite") as journal:
@@ -237,11 +237,12 @@ with Journal.open(state / "journal.sqlite") as journal:
 def test_two_processes_issue_into_one_journal(state_dir, now):
     import subprocess
     import sys
-    from pathlib import Path
+
+    from appliance.dcc.samples import example_path
 
     SoftwareSigner.open(state_dir, now=now)
-    example = Path(__file__).resolve().parents[2] / "appliance" / "dcc" / "examples" / "test.json"
-    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(state_dir), str(example), name],
+    args = [str(state_dir), str(example_path("t"))]
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, *args, name, now.isoformat()], env=clean_env(),
                               stdout=subprocess.PIPE, text=True) for name in ("web", "cli")]
     outs = [p.communicate(timeout=120)[0].split() for p in procs]
     assert [p.returncode for p in procs] == [0, 0]

@@ -14,6 +14,7 @@ import pytest
 from appliance.journal import chain
 from appliance.errors import JournalError
 from appliance.journal.journal import Journal
+from tests.support.cli import clean_env
 
 
 def test_append_returns_the_synced_fields_and_chains(journal, now, make_issued):
@@ -128,7 +129,7 @@ def test_wakeup_datagram_after_each_commit(journal, now, make_issued):
         journal.append("issued", now=now, operator="anna", **make_issued(1))
         assert listener.recv(16)
     path.unlink()
-    journal.append("issued", now=now, operator="anna", **make_issued(2))  # no listener: no error
+    assert journal.append("issued", now=now, operator="anna", **make_issued(2))["seq"] == 2  # no listener: committed
 
 
 def test_threads_share_one_journal(journal, now, make_issued):
@@ -147,22 +148,23 @@ def test_threads_share_one_journal(journal, now, make_issued):
 
 WRITER = """
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from appliance.journal.journal import Journal
 j = Journal.open(Path(sys.argv[1]))
-tag = sys.argv[2]
+tag, now = sys.argv[2], datetime.fromisoformat(sys.argv[3])
 offset = 0 if tag == "a" else 60
 for i in range(60):
-    j.append("note", now=datetime(2026, 11, 28, 10, tzinfo=timezone.utc), operator=tag, data={"i": i},
+    j.append("note", now=now, operator=tag, data={"i": i},
              sequence=("uvci", offset + i + 1))
 j.close()
 """
 
 
-def test_two_processes_append_to_one_file(journal_path):
+def test_two_processes_append_to_one_file(journal_path, now):
     Journal.open(journal_path).close()
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(journal_path), tag]) for tag in ("a", "b")]
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(journal_path), tag, now.isoformat()], env=clean_env())
+             for tag in ("a", "b")]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     with Journal.open(journal_path) as j:
         assert j.last_seq() == 120 and j.verify() is None

@@ -15,14 +15,15 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
+from appliance.dcc.samples import example_path
 from appliance.journal.journal import Journal
+from tests.support.cli import clean_env
+from tests.support.paths import REPO
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+ISSUE_LOOP = REPO / "tests" / "support" / "issue_loop.py"
 KILLS = 200
 BUDGET_S = 150
 
@@ -31,10 +32,8 @@ BUDGET_S = 150
 def test_sigkill_at_random_points_loses_nothing(state_dir, tmp_path):
     flag = tmp_path / "ntp-synchronized"
     flag.touch()  # the clock probe says NTP-synchronised (the probe path is an argument)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.Popen([sys.executable, str(HERE / "issue_loop.py"), str(state_dir), str(flag),
-                             str(REPO / "appliance" / "dcc" / "examples" / "vaccination.json")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, bufsize=1)
+    proc = subprocess.Popen([sys.executable, str(ISSUE_LOOP), str(state_dir), str(flag), str(example_path("v"))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=clean_env(), bufsize=1)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
     rng = random.Random(20261128)

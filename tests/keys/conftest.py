@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from toolcheck import require
-from cryptography.hazmat.primitives import serialization
 
-from appliance.keys import labca
 from appliance.config import load_config
-from appliance.keys.csr import TokenKey, build_csr, parse_subject
-from appliance.keys import softtokens
 from appliance.devices.pkcs11_signer import Pkcs11Signer
 from appliance.devices.pkcs11_token import Token
+from appliance.keys import labca, softtokens
+from tests.support.cli import appliance_env, run_appliance
+from tests.support.clock import REAL_NOW
+from tests.support.pki import make_dsc_pem, software_csr
+from tests.support.toolcheck import require
 
-REAL_NOW = datetime.now(timezone.utc)
 CONTRACT_KEY = "contract-key"
 
 
@@ -68,30 +65,6 @@ def tpm_token(tmp_path_factory):
     tok, saved = _in_process(softtokens.SwtpmToken, tmp_path_factory, "swtpm")
     yield tok
     _restore(tok, saved)
-
-
-def make_dsc_pem(ca, public_key, *, types: str = "vtr", now: datetime = REAL_NOW, days: int = 730) -> bytes:
-    """A lab DSC for ``public_key`` (via a throwaway software CSR carrying that key is impossible,
-    so build the certificate directly with the lab CA's signing routine)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.x509.oid import NameOID, ObjectIdentifier
-
-    from appliance.dcc import dsc
-
-    ski = ca.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, "DSC test")]))
-            .issuer_name(ca.certificate.subject).public_key(public_key)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=days))
-            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ObjectIdentifier(dsc.EKU_FOR_TYPE[t][0]) for t in types]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-            .sign(ca.key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def _token_signer(tok, tmp_path_factory, name: str):
@@ -142,12 +115,11 @@ class Cli:
         self.config_file = folder / "appliance.toml"
         signer = tok.config_overrides(key_label)["signer"]
         self.config_file.write_text("[signer]\n" + "".join(f'{k} = "{v}"\n' for k, v in signer.items()))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("APPLIANCE_", "SOFTHSM2_", "TPM2"))}
-        self.env = {**env, **tok.env, "APPLIANCE_CONFIG": str(self.config_file), "APPLIANCE_STATE_DIR": str(self.state)}
+        self.env = appliance_env(self.config_file, self.state, drop=("APPLIANCE_", "SOFTHSM2_", "TPM2"),
+                                 extra=tok.env)
 
     def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "appliance", *args], env=self.env, input=stdin,
-                              capture_output=True, text=True, timeout=120)
+        return run_appliance(*args, env=self.env, stdin=stdin)
 
     def token_objects(self) -> str:
         out = subprocess.run(["pkcs11-tool", "--module", self.tok.module, "--token-label", self.tok.token_label,
@@ -184,18 +156,6 @@ def ready_cli(tmp_path_factory):
             result = c("provision", *args)
             assert result.returncode == 0, result.stderr
         yield c
-
-
-def software_csr(subject: str = "C=DE,CN=someone else") -> bytes:
-    """A CSR for a key that is not on any token (a DSC for another key)."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    from appliance.devices.signer import der_to_raw
-    from cryptography.hazmat.primitives import hashes
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    shim = TokenKey(lambda d: der_to_raw(key.sign(d, ec.ECDSA(hashes.SHA256()))), key.public_key())
-    return build_csr(parse_subject(subject), shim)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from cryptography import x509
@@ -13,8 +13,7 @@ from cryptography.x509.oid import NameOID
 from appliance.keys import labca, provision
 from appliance.keys.csr import parse_subject
 from appliance.errors import InvalidInput
-
-NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+from tests.support.clock import NOW
 
 
 def test_subject_keeps_the_written_order_and_escapes():

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from appliance.keys import labca
-
-NOW = datetime.now(timezone.utc)
+from tests.support.clock import REAL_NOW
 
 
 def refused(cli, *args, expect: str, code: int | None = None, env: dict | None = None, stdin: str | None = None):
@@ -91,18 +90,18 @@ def test_dsc_for_another_key(ready_cli, tmp_path, other_csr):
     csr.write_bytes(other_csr("C=DE,CN=other device"))
     out = tmp_path / "other-dsc.pem"
     ca = labca.load(ready_cli.state)
-    out.write_bytes(labca.sign_csr(ca, labca.load_csr(csr.read_bytes()), types="vtr", now=NOW)
+    out.write_bytes(labca.sign_csr(ca, labca.load_csr(csr.read_bytes()), types="vtr", now=REAL_NOW)
                     .public_bytes(serialization.Encoding.PEM))
     refused(ready_cli, "import-dsc", str(out), expect="is for another key")
 
 
 def test_expired_dsc(ready_cli, tmp_path):
-    path = dsc_for_token_key(ready_cli, tmp_path, now=NOW - timedelta(days=10), days=2, name="expired.pem")
+    path = dsc_for_token_key(ready_cli, tmp_path, now=REAL_NOW - timedelta(days=10), days=2, name="expired.pem")
     refused(ready_cli, "import-dsc", path, expect="expired on")
 
 
 def test_not_yet_valid_dsc(ready_cli, tmp_path):
-    path = dsc_for_token_key(ready_cli, tmp_path, now=NOW + timedelta(days=10), days=30, name="future.pem")
+    path = dsc_for_token_key(ready_cli, tmp_path, now=REAL_NOW + timedelta(days=10), days=30, name="future.pem")
     refused(ready_cli, "import-dsc", path, expect="is not valid before")
 
 
@@ -155,7 +154,7 @@ def test_dsc_whose_critical_eku_allows_no_dcc_type(ready_cli, tmp_path):
                                      x509.NameAttribute(NameOID.COMMON_NAME, "TLS, not DCC")]))
             .issuer_name(ca.certificate.subject).public_key(csr.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=30))
+            .not_valid_before(REAL_NOW - timedelta(days=1)).not_valid_after(REAL_NOW + timedelta(days=30))
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=True)
             .sign(ca.key, hashes.SHA256()))
     path = tmp_path / "tls.pem"

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import cbor2
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives import serialization
 
 from appliance.dcc import dsc, sign
 from appliance.keys import labca, provision
 from appliance.config import load_config
 from appliance.devices.pkcs11_signer import Pkcs11Signer
 from appliance.devices.pkcs11_token import Token
-
-NOW = datetime.now(timezone.utc)
-
-
-def verifies(cert, message: bytes, raw: bytes) -> bool:
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    try:
-        cert.public_key().verify(der, message, ec.ECDSA(hashes.SHA256()))
-        return True
-    except Exception:  # noqa: BLE001 - InvalidSignature
-        return False
+from tests.support.clock import REAL_NOW
+from tests.support.pki import raw_signature_verifies as verifies
 
 
 def lab_dsc(token: Token, label: str, state) -> bytes:
     pem, used = provision.make_csr(token, label, "C=DE,CN=DSC live")
-    ca, _ = labca.init(state / "ca", country="DE", now=NOW)
-    return labca.sign_csr(ca, labca.load_csr(pem), types="vtr", now=NOW).public_bytes(serialization.Encoding.PEM)
+    ca, _ = labca.init(state / "ca", country="DE", now=REAL_NOW)
+    return labca.sign_csr(ca, labca.load_csr(pem), types="vtr", now=REAL_NOW).public_bytes(serialization.Encoding.PEM)
 
 
 def test_running_signer_picks_up_first_dsc_and_rotation(softhsm_token, softhsm_signer, tmp_path):
@@ -41,7 +30,8 @@ def test_running_signer_picks_up_first_dsc_and_rotation(softhsm_token, softhsm_s
         provision.keygen(token, label, rotate=False, confirm=lambda q: False)
         signer = Pkcs11Signer.from_config(config)
         assert signer.certificate is None
-        provision.import_dsc(token, label, tmp_path, lab_dsc(token, label, tmp_path), now=NOW, confirm=lambda q: False)
+        provision.import_dsc(token, label, tmp_path, lab_dsc(token, label, tmp_path), now=REAL_NOW,
+                             confirm=lambda q: False)
         first = signer.certificate
         assert first is not None and signer.kid == dsc.kid_of(first)
         assert verifies(first, b"m1", signer.sign(b"m1"))
@@ -50,11 +40,12 @@ def test_running_signer_picks_up_first_dsc_and_rotation(softhsm_token, softhsm_s
         assert signer.certificate == first and verifies(first, b"m2", signer.sign(b"m2"))  # old key still signs
         new_pem = lab_dsc(token, label, tmp_path)  # CSR from the pending key
         asked = []
-        provision.import_dsc(token, label, tmp_path, new_pem, now=NOW, confirm=lambda q: asked.append(q) or True)
+        provision.import_dsc(token, label, tmp_path, new_pem, now=REAL_NOW, confirm=lambda q: asked.append(q) or True)
         assert asked and "switch signing" in asked[0]
         second = signer.certificate
         assert second != first and signer.kid == dsc.kid_of(second)
-        signed = sign.sign_dcc({"ver": "1.3.0"}, signer, issuer_country="DE", iat=NOW, exp=NOW + timedelta(days=1))
+        signed = sign.sign_dcc({"ver": "1.3.0"}, signer, issuer_country="DE", iat=REAL_NOW,
+                               exp=REAL_NOW + timedelta(days=1))
         protected, _, payload, _ = cbor2.loads(signed.cose).value
         assert verifies(second, sign.sig_structure(protected, payload), signed.signature)
         assert not verifies(first, b"m3", signer.sign(b"m3"))

@@ -4,35 +4,31 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import cbor2
 import pytest
-from toolcheck import require
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from appliance.dcc import dsc, sign
 from appliance.config import load_config
 from appliance.devices.pkcs11_signer import Pkcs11Signer, parse_pkcs11_uri, read_pin, signer_target
-from appliance.devices.ports import Signer
 from appliance.errors import ConfigError, DscError, SignerUnavailable
-
-REAL_NOW = datetime.now(timezone.utc)
-
-
-def verify_raw(cert, message: bytes, raw: bytes) -> None:
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    cert.public_key().verify(der, message, ec.ECDSA(hashes.SHA256()))
+from tests.support.clock import REAL_NOW
+from tests.support.pki import verify_raw
+from tests.support.toolcheck import require
 
 
 def test_signature_is_raw_es256_and_verifies_with_the_dsc(any_signer):
-    assert isinstance(any_signer, Signer)
+    # the Signer port, by what its members give (not only by their names)
+    assert isinstance(any_signer.kid, bytes) and len(any_signer.kid) == 8
+    assert isinstance(any_signer.certificate, x509.Certificate)
     message = os.urandom(200)
     raw = any_signer.sign(message)
-    assert len(raw) == 64
+    assert isinstance(raw, bytes) and len(raw) == 64
     verify_raw(any_signer.certificate, message, raw)
     with pytest.raises(InvalidSignature):
         verify_raw(any_signer.certificate, message + b"x", raw)

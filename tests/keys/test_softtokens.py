@@ -6,11 +6,11 @@ import os
 import subprocess
 
 import pytest
-from toolcheck import require
 
 from appliance.benchmarks.signers import in_spawned, provision_token
-from appliance.keys import softtokens
 from appliance.errors import SignerUnavailable
+from appliance.keys import softtokens
+from tests.support.toolcheck import require
 
 
 def test_a_kept_softhsm_directory_is_reused_with_its_key(tmp_path):

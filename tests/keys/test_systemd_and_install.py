@@ -9,11 +9,11 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from toolcheck import require
 
 from appliance.config import SECTIONS, load_config
+from tests.support.paths import REPO
+from tests.support.toolcheck import require
 
-REPO = Path(__file__).resolve().parents[2]
 UNITS = sorted((REPO / "systemd").glob("*.service"))
 EXEC = "/opt/appliance/venv/bin/appliance"
 

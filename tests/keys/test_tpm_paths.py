@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 
-from toolcheck import require
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from appliance.benchmarks.signers import provision_token, sign_worker
 from appliance.keys import softtokens
+from tests.support.pki import verify_raw
+from tests.support.toolcheck import require
 
 
 def test_cli_provisioning_on_a_software_tpm(tpm_cli):
@@ -45,5 +43,4 @@ def test_two_processes_sign_concurrently_through_abrmd(tmp_path):
     for messages, signatures in zip(batches, results):
         assert len(signatures) == len(messages)
         for msg, raw in zip(messages, signatures):
-            der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-            cert.public_key().verify(der, msg, ec.ECDSA(hashes.SHA256()))
+            verify_raw(cert, msg, raw)

@@ -9,14 +9,10 @@ import pytest
 
 from appliance import cli
 from appliance.devices.printer import UsbPrinter, build_printer
-from appliance.errors import ConfigError, PrinterUnavailable
+from appliance.errors import ConfigError, JournalError, PrinterUnavailable
 from appliance.journal.journal import Journal
 from appliance.printing.service import PrintService
-
-
-def submit(service, cert, **kw):
-    return service.submit(uvci=cert["uvci"], hc1=cert["hc1"], dcc=cert["dcc"], issued_at=cert["issued_at"],
-                          operator="staff1", **kw)
+from tests.support.printing import submit
 
 
 @pytest.fixture
@@ -146,7 +142,7 @@ def test_reprint_that_cannot_be_journaled_never_prints(make_config, state_dir, c
     journal.close()                               # a journal that fails on append
     service = PrintService(make_config(), journal=journal, clock=lambda: now)
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(JournalError, match="cannot write the journal"):
             submit(service, cert, reprint=True)
         job = service.queue.last_job()
         assert job.kind == "reprint" and job.state == "failed" and job.payload is None

@@ -6,27 +6,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-import escpos_parse
 from appliance.devices.printer import FilePrinter, NetworkPrinter, parse_online, parse_paper
 from appliance.printing.queue import FILENAME, PrintQueue
 from appliance.printing.service import PrintService, backoff_s
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_until(predicate, timeout_s: float = 20.0) -> bool:
-    """Poll ``predicate`` (a liveness bound, not a speed assertion)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
+from tests.support import escpos_parse
+from tests.support.cli import clean_env
+from tests.support.printing import submit
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -52,11 +41,6 @@ def service_factory(network_config):
     yield make
     for service in services:
         service.close()
-
-
-def submit(service, cert, **kw):
-    return service.submit(uvci=cert["uvci"], hc1=cert["hc1"], dcc=cert["dcc"], issued_at=cert["issued_at"],
-                          operator="staff1", **kw)
 
 
 def test_parse_status_bytes():
@@ -173,9 +157,8 @@ def test_worker_killed_mid_job_loses_nothing(tmp_path, state_dir, fake_printer, 
     cert = certificate("v", "URN:UVCI:01:DE:DEMO1/CRASH#D")
     overrides = {"printer": {"kind": "network", "host": "127.0.0.1", "port": fake_printer.port,
                              "timeout_s": 60.0}}
-    env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-c", CRASH_SCRIPT, str(state_dir), json.dumps(overrides)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=tmp_path, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=clean_env(), cwd=tmp_path, text=True)
     doc = dict(cert, issued_at=cert["issued_at"].isoformat())
     proc.stdin.write(json.dumps(doc))
     proc.stdin.close()

@@ -9,10 +9,10 @@ import zxingcpp
 from PIL import Image
 from pyzbar import pyzbar
 
-import escpos_parse
+from appliance.dcc.verify import verify
 from appliance.errors import ConfigError, PrinterError
 from appliance.printing.receipt import build_receipt, build_test_page, receipt_preview_png
-from appliance.dcc.verify import verify
+from tests.support import escpos_parse
 
 PRINTERS = [  # (profile, paper mm, head dots, dpi)
     ("TM-T20II", 80, 576, 203),

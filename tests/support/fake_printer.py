@@ -1,6 +1,6 @@
 """A network receipt printer on 127.0.0.1 for tests (raw TCP, like port 9100).
 
-It parses the ESC/POS stream with :mod:`escpos_parse`, answers ``DLE EOT 1`` (online) and
+It parses the ESC/POS stream with :mod:`tests.support.escpos_parse`, answers ``DLE EOT 1`` (online) and
 ``DLE EOT 4`` (paper) at command boundaries, and counts a receipt as printed when its cut
 arrives. Faults: ``go_offline()`` closes the listener (connection refused) and drops open
 connections; ``paper = "out"``; ``drop_after = N`` closes the next connection after N bytes
@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 
-from escpos_parse import next_command
+from tests.support.escpos_parse import next_command, text
 
 ONLINE, OFFLINE = 0x16, 0x1E
 PAPER = {"ok": 0x12, "near_end": 0x1E, "out": 0x72}
@@ -54,7 +54,6 @@ class FakePrinter:
         self.go_offline()
 
     def printed_texts(self) -> list[str]:
-        from escpos_parse import text
         with self._lock:
             return [text(r) for r in self.receipts]
 

@@ -1,67 +1,29 @@
-"""Helpers for the hub and sync tests (loaded by conftest.py as module ``hub_kit``)."""
+"""Helpers for the hub and sync tests: the test device's id, ``appliance hub serve`` as a process,
+and a misbehaving network between device and hub."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import cbor2
 import httpx
 
-from appliance.journal import chain
+from appliance.dcc.sign import sig_structure
+from tests.support.cli import start_appliance
 
-REPO = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+#: the device id of the hub fixtures (tests/support/hub_fixtures.py)
 DEVICE = "dev-0001"
 
 
-def make_entries(n: int, *, start: int = 1, prev_hash: str = chain.GENESIS, kind: str = "issued") -> list[dict]:
-    """A chained run of synthetic journal entries (no personal data)."""
-    out = []
-    for seq in range(start, start + n):
-        entry = {"seq": seq, "time": (NOW + timedelta(seconds=seq)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "kind": kind, "operator": "staff1", "type": "v", "uvci": f"URN:UVCI:01:DE:T/{seq}",
-                 "kid": "AAAAAAAAAAA=", "hash_uci": None, "hash_countrycodeuci": None, "hash_signature": None,
-                 "data": {"mp": "EU/1/20/1528", "dn": 1}, "prev_hash": prev_hash}
-        entry["hash"] = chain.entry_hash(entry)
-        prev_hash = entry["hash"]
-        out.append(entry)
-    return out
-
-
-def issue_specs(n: int, signer, *, start: int = 1) -> list[dict]:
-    """Keyword sets for Journal.append_bulk: issued vaccination certificates."""
-    return [{"kind": "issued", "type": "v", "uvci": f"URN:UVCI:01:DE:DEMO1/T{i:06d}#X", "kid": signer.kid,
-             "signature": os.urandom(64), "country": "DE",
-             "data": {"mp": "EU/1/20/1528", "dn": 1 + i % 3, "sd": 3, "co": "DE",
-                      "expires_at": "2027-11-28T10:00:00Z"}}
-            for i in range(start, start + n)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_config(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def cli_env(config_file: Path, state_dir: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APPLIANCE_")}
-    env.update(APPLIANCE_CONFIG=str(config_file), APPLIANCE_STATE_DIR=str(state_dir), PYTHONPATH=str(REPO))
-    return env
-
-
-def run_cli(args: list[str], env: dict, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "appliance", *args], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=REPO, **kw)
+def raw_signed_batch(body: dict, signer) -> bytes:
+    """A correctly signed COSE_Sign1 batch around an arbitrary ``body`` (``batches.sign_batch`` derives
+    the body from the entries; this builds broken runs, to test the receiver's own checks)."""
+    protected = cbor2.dumps({1: -7, 4: signer.kid})
+    payload = cbor2.dumps(body)
+    return cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signer.sign(sig_structure(protected, payload))]))
 
 
 class HubProcess:
@@ -76,11 +38,15 @@ class HubProcess:
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
+    def acknowledged(self, device_id: str, *, timeout_s: float = 5.0) -> int:
+        """The hub's ``acknowledged_seq`` for a device (raises httpx errors while it is down)."""
+        return httpx.get(f"{self.url}/api/v1/devices/{device_id}", verify=self.verify,
+                         timeout=timeout_s).json()["acknowledged_seq"]
+
     def start(self, timeout_s: float = 30.0) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "appliance", "hub", "serve", "--host", "127.0.0.1",
-                                          "--port", str(self.port)], env=self.env, cwd=REPO,
-                                         stdout=subprocess.DEVNULL, stderr=log)
+            self.proc = start_appliance("hub", "serve", "--host", "127.0.0.1", "--port", self.port, env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -102,61 +68,6 @@ class HubProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=15)
         self.proc = None
-
-
-def make_ca(name: str):
-    """A throwaway CA (key, certificate) for TLS tests."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return key, cert
-
-
-def make_server_cert(ca_key, ca_cert, folder: Path) -> tuple[Path, Path]:
-    """A TLS server certificate for 127.0.0.1 signed by the CA; returns (cert file, key file)."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hub.test")]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                        x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    cert_file, key_file = folder / "hub-cert.pem", folder / "hub-key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_file, key_file
-
-
-def write_pem(cert, path: Path) -> Path:
-    from cryptography.hazmat.primitives import serialization
-
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
 
 
 class ChaosProxy:

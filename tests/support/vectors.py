@@ -25,8 +25,9 @@ from PIL import Image
 from appliance.dcc import dsc, verify as V
 from appliance.dcc.encode import HC1_PREFIX, compress, to_hc1
 from appliance.errors import DecodeError
+from tests.support.paths import VECTORS
 
-ROOT = Path(__file__).resolve().parents[1] / "vectors" / "dgc-testdata"
+ROOT = VECTORS / "dgc-testdata"
 
 #: flag name in the files -> the flag it means (dcc-spec.md section 10 misspellings).
 ALIASES = {"EXPTECTEDEXPIRED": "EXPECTEDEXPIRATIONCHECK"}

@@ -1,4 +1,4 @@
-"""Helpers for the web tests (imported by the tests; tests/web is put on sys.path by conftest)."""
+"""Helpers for the tablet UI tests: the accounts the fixtures seed, a CSRF-aware test client, form values."""
 
 from __future__ import annotations
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 import random
 import socket
 import threading
-import time
 
 import cbor2
 import pytest
 
 from appliance.devices.hub_client import InProcessHubClient
 from appliance.devices.signer import SoftwareSigner
-from appliance.errors import HubUnreachable
-from appliance.sync.agent import SyncAgent, Wakeup, backoff_delay
-
-from hub_kit import DEVICE, NOW, issue_specs
+from appliance.errors import ConfigError, HubUnreachable
+from appliance.sync.agent import SyncAgent, backoff_delay
+from appliance.util.wakeup import Wakeup
+from tests.support.clock import NOW
+from tests.support.hub_kit import DEVICE
+from tests.support.journal import issue_specs
+from tests.support.waiting import wait_until
 
 
 class FlakyClient:
@@ -30,11 +32,11 @@ class FlakyClient:
             raise HubUnreachable("cannot connect to the hub (test)")
         return self.inner.acknowledged(device_id)
 
-    def push(self, data):
+    def push(self, device_id, data):
         if self.down:
             raise HubUnreachable("cannot connect to the hub (test)")
         self.pushed_first_seqs.append(cbor2.loads(cbor2.loads(data).value[2])["first_seq"])
-        ack = self.inner.push(data)
+        ack = self.inner.push(device_id, data)
         if self.lose_next_answer:
             self.lose_next_answer = False
             raise HubUnreachable("connection reset (test)")
@@ -120,7 +122,8 @@ def test_backoff_is_exponential_with_full_jitter_up_to_the_cap(device_config, jo
 def test_backoff_resets_after_success(device_config, journal, software_signer, client):
     client.down = True
     agent = SyncAgent(device_config, journal, software_signer, client, rng=random.Random(3))
-    assert agent.step() > 0 and agent.step() >= 0 and agent.failures == 2
+    first, second = agent.step(), agent.step()
+    assert 0 < first <= 1.0 and 0 < second <= 2.0 and agent.failures == 2   # failure n: [0, 2**(n-1)] s
     client.down = False
     assert agent.step() == 0.0 and agent.failures == 0
 
@@ -136,11 +139,11 @@ def test_new_entry_wakes_the_agent(device_config, journal, software_signer, clie
     worker = threading.Thread(target=agent.run_forever, args=(stop,), daemon=True)
     worker.start()
     try:
-        _wait_for(lambda: len(hub_entries(hub_app)) == 3)
+        assert wait_until(lambda: len(hub_entries(hub_app)) == 3, 60, interval_s=0.05), "the first sync"
         journal.append("issued", now=NOW, operator="staff1", type="v", uvci="URN:UVCI:01:DE:DEMO1/W1#X",
                        kid=software_signer.kid, signature=bytes(64), country="DE", data={"mp": "EU/1/20/1528"})
         # idle_s is 600 s: only the journal's datagram can make this happen within the test
-        _wait_for(lambda: len(hub_entries(hub_app)) == 4)
+        assert wait_until(lambda: len(hub_entries(hub_app)) == 4, 60, interval_s=0.05), "the wake-up sync"
     finally:
         stop.set()
         worker.join(timeout=10)
@@ -152,13 +155,6 @@ def test_new_entry_wakes_the_agent(device_config, journal, software_signer, clie
 def test_wakeup_refuses_to_replace_a_regular_file(tmp_path):
     path = tmp_path / "sync-wakeup.sock"
     path.write_text("not a socket")
-    with pytest.raises(Exception, match="not a socket"):
+    with pytest.raises(ConfigError, match="not a socket"):
         Wakeup(path)
     assert path.read_text() == "not a socket"
-
-
-def _wait_for(condition, limit_s: float = 60.0) -> None:
-    deadline = time.monotonic() + limit_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)

@@ -8,8 +8,9 @@ import pytest
 from appliance.sync import batches
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DecodeError, HubError
-
-from hub_kit import NOW, make_entries
+from tests.support.clock import NOW
+from tests.support.hub_kit import raw_signed_batch
+from tests.support.journal import make_entries
 
 
 def test_round_trip_keeps_entries_and_device(software_signer):
@@ -78,13 +79,6 @@ def test_oversized_batch_is_refused(software_signer):
         batches.open_batch(b"\x00" * (batches.MAX_BATCH_BYTES + 1), certificate=software_signer.certificate)
 
 
-class _Signer:
-    """Signs whatever it is given with the real key: to build internally inconsistent batches."""
-
-    def __init__(self, inner):
-        self.kid, self.certificate, self.sign = inner.kid, inner.certificate, inner.sign
-
-
 @pytest.mark.parametrize("mutate, reason", [
     (lambda es: es.pop(1), "expected 2"),                              # deleted
     (lambda es: es.insert(1, dict(es[0])), "expected 2"),              # inserted (duplicate seq)
@@ -95,14 +89,9 @@ class _Signer:
 def test_signed_but_inconsistent_batches(software_signer, mutate, reason):
     entries = make_entries(3)
     mutate(entries)
-    signer = _Signer(software_signer)
     # sign_batch derives first/last from the entries; rebuild the body by hand for broken runs
     body = {"device_id": "d", "created": 0, "first_seq": 1, "last_seq": 3, "entries": entries}
-    protected = cbor2.dumps({1: -7, 4: signer.kid})
-    payload = cbor2.dumps(body)
-    from appliance.dcc.sign import sig_structure
-
-    data = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, payload, signer.sign(sig_structure(protected, payload))]))
+    data = raw_signed_batch(body, software_signer)
     with pytest.raises(DecodeError, match=reason):
         batches.open_batch(data, certificate=software_signer.certificate)
 

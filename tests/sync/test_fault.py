@@ -9,7 +9,6 @@ must hold exactly the device's entries with an intact chain.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,8 +17,11 @@ import pytest
 
 from appliance.devices.signer import SoftwareSigner
 from appliance.journal.journal import Journal
-
-from hub_kit import NOW, REPO, ChaosProxy, HubProcess, cli_env, free_port, issue_specs, run_cli, write_config
+from tests.support.cli import appliance_env, run_appliance, start_appliance, write_config
+from tests.support.clock import NOW
+from tests.support.hub_kit import ChaosProxy, HubProcess
+from tests.support.journal import issue_specs
+from tests.support.waiting import free_port
 
 DEVICE = "fault-dev"
 ENTRIES = 3000
@@ -27,9 +29,9 @@ ENTRIES = 3000
 
 def _ack(hub: HubProcess) -> int:
     try:
-        return httpx.get(f"{hub.url}/api/v1/devices/{DEVICE}", timeout=2).json()["acknowledged_seq"]
+        return hub.acknowledged(DEVICE, timeout_s=2)
     except (httpx.HTTPError, ValueError, KeyError):
-        return -1
+        return -1                                   # the hub is down or restarting
 
 
 @pytest.mark.slow
@@ -41,9 +43,9 @@ def test_sync_survives_a_flaky_network_and_hub_restarts(tmp_path: Path):
         journal.append_bulk(issue_specs(ENTRIES, signer), now=NOW, operator="staff1")
         expected = journal.entries()
 
-    hub_env = cli_env(write_config(tmp_path / "hub.toml", "[hub]\n"), tmp_path / "hub")
-    assert run_cli(["hub", "register-device", "--device-id", DEVICE, "--dsc",
-                    str(dev_state / "software-signer" / "dsc.pem")], hub_env).returncode == 0
+    hub_env = appliance_env(write_config(tmp_path / "hub.toml", "[hub]\n"), tmp_path / "hub")
+    assert run_appliance("hub", "register-device", "--device-id", DEVICE, "--dsc",
+                         dev_state / "software-signer" / "dsc.pem", env=hub_env).returncode == 0
     hub = HubProcess(hub_env, free_port(), tmp_path / "hub.log")
     hub.start()
     proxy = ChaosProxy(hub.port, seed=20261128)
@@ -52,9 +54,8 @@ def test_sync_survives_a_flaky_network_and_hub_restarts(tmp_path: Path):
                               'batch_size = 100\nbackoff_cap_s = 0.5\n')
     restarts = 0
     try:
-        agent = subprocess.Popen([sys.executable, "-m", "appliance", "sync", "--once", "--timeout", "100"],
-                                 env=cli_env(dev_config, dev_state), cwd=REPO,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        agent = start_appliance("sync", "--once", "--timeout", "100", env=appliance_env(dev_config, dev_state),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for threshold in (600, 1500, 2400):        # kill the hub whenever the sync passes these marks
             deadline = time.monotonic() + 60
             while agent.poll() is None and _ack(hub) < threshold and time.monotonic() < deadline:

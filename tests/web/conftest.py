@@ -1,30 +1,22 @@
-"""Fixtures for the tablet UI: an app on a temp state dir with a software key, a fixed clock,
-a file printer, and a seeded admin and staff account."""
+"""Fixtures for the tablet UI: an app on a temp state dir with a software key, the fixed clock
+(``clock`` of tests/conftest.py), a file printer, and a seeded admin and staff account; the app
+served by waitress on 127.0.0.1 for the browser tests."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import threading
 
 import pytest
 
-from appliance.devices.clock import FixedClock
-from appliance.runtime import build_devices
+from appliance.runtime import build_services
 from appliance.web import create_app
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from web_helpers import ADMIN, STAFF, Browser
-
-
-@pytest.fixture
-def clock(now):
-    return FixedClock(now, synchronized=True)
+from tests.support.web import ADMIN, STAFF, Browser
 
 
 @pytest.fixture
 def devices(make_config, clock, software_signer):
     config = make_config({"printer": {"kind": "file"}, "gpio": {"enabled": False}})
-    d = build_devices(config, clock=clock, signer=software_signer, with_panel=False)
+    d = build_services(config, clock=clock, signer=software_signer, with_panel=False)
     d.settings.add_user(ADMIN[0], password=ADMIN[1], role="admin")
     d.settings.add_user(STAFF[0], password=STAFF[1], role="staff")
     yield d
@@ -55,3 +47,16 @@ def admin(browser):
     resp = browser.login(*ADMIN)
     assert resp.status_code == 302
     return browser
+
+
+@pytest.fixture
+def server(app):
+    """The app served by waitress on 127.0.0.1 (for a real browser); yields its base URL."""
+    from waitress import create_server
+
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.effective_port}"
+    srv.close()
+    thread.join(5)

@@ -8,64 +8,28 @@ result page and checks that no second journal entry appeared; checks German and 
 from __future__ import annotations
 
 import io
-import shutil
-import threading
 
 import pytest
-from toolcheck import require
-from web_helpers import STAFF
+from playwright.sync_api import expect
 
 from appliance.dcc import verify
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.support import browser
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.browser]
 
 
-@pytest.fixture
-def server(app):
-    from waitress import create_server
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(5)
-
-
-from playwright.sync_api import expect
-
-
 @pytest.fixture(scope="module")
 def chromium():
-    from playwright.sync_api import sync_playwright
-    require(shutil.which(CHROMIUM) is not None, "Debian's chromium is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
+    with browser.chromium() as b:
+        yield b
 
 
 @pytest.fixture
 def page(chromium, server):
-    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE")
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.base = server
+    context, page = browser.new_page(chromium, server)
     yield page
     context.close()
-
-
-def _sign_in(page, lang=""):
-    page.goto(page.base + "/login" + lang)
-    page.get_by_label("Benutzername" if not lang else "User name").fill(STAFF[0])
-    page.get_by_label("Passwort" if not lang else "Password").fill(STAFF[1])
-    page.get_by_role("button", name="Anmelden" if not lang else "Sign in").click()
-    page.wait_for_url(page.base + "/")
 
 
 def _decode_screenshot(png: bytes) -> str:
@@ -108,7 +72,7 @@ def _fill_r(page):
 @pytest.mark.parametrize("type_, choice, fill", [("v", "Impfung", _fill_v), ("t", "Test", _fill_t),
                                                  ("r", "Genesung", _fill_r)])
 def test_issue_in_the_browser(page, devices, software_signer, now, tmp_path, type_, choice, fill):
-    _sign_in(page)
+    sign_in(page)
     page.get_by_role("link", name=choice, exact=True).click()
     fill(page)
     page.get_by_role("button", name="Prüfen").click()
@@ -135,7 +99,7 @@ def test_issue_in_the_browser(page, devices, software_signer, now, tmp_path, typ
 
 
 def test_a_double_tap_on_issue_issues_once(page, devices):
-    _sign_in(page)
+    sign_in(page)
     page.goto(page.base + "/issue/v")
     _fill_v(page)
     page.get_by_role("button", name="Prüfen").click()
@@ -146,7 +110,7 @@ def test_a_double_tap_on_issue_issues_once(page, devices):
 
 
 def test_german_and_english_labels_and_live_preview(page):
-    _sign_in(page)
+    sign_in(page)
     page.goto(page.base + "/issue/v")
     for label in ("Nachname", "Vorname", "Geburtsdatum"):
         assert page.get_by_label(label, exact=True).count() == 1
@@ -167,7 +131,7 @@ def test_german_and_english_labels_and_live_preview(page):
 
 
 def test_field_errors_show_beside_the_field(page, devices):
-    _sign_in(page)
+    sign_in(page)
     page.goto(page.base + "/issue/v")
     _fill_v(page)
     page.get_by_label("Geburtsdatum").fill("1980-13-45")
@@ -179,7 +143,7 @@ def test_field_errors_show_beside_the_field(page, devices):
 
 
 def test_unreachable_indicator_appears_when_the_device_stops_answering(page, server):
-    _sign_in(page)
+    sign_in(page)
     assert page.locator("#unreachable").is_hidden()
     page.route("**/status.json", lambda route: route.abort())
     page.clock.install()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from web_helpers import ADMIN, STAFF
+from tests.support.web import ADMIN, STAFF
 
 PUBLIC = {"/login", "/status.json", "/healthz"}
 ADMIN_ONLY_POSTS = ["/admin/users", "/admin/users/staff", "/admin/centre", "/admin/printer",
@@ -237,7 +237,7 @@ def test_status_page_reads_the_sync_agents_fields(staff, devices, now):
         def acknowledged(self, device_id):
             return devices.journal.last_seq()
 
-        def push(self, batch):
+        def push(self, device_id, batch):
             raise AssertionError("nothing to send")
 
     assert SyncAgent(devices.config, devices.journal, devices.signer, Hub(), clock=Clock()).run_once()

@@ -6,7 +6,7 @@ import socket
 import time
 
 from appliance.devices.clock import FixedClock
-from appliance.runtime import CachingClock, build_devices
+from appliance.runtime import CachingClock, build_services
 
 
 class CountingClock(FixedClock):
@@ -30,29 +30,31 @@ def test_caching_clock_asks_the_system_once_per_ttl(now):
     assert CachingClock(inner, ttl_s=0).is_synchronized() and inner.probes == 2
 
 
-def test_build_devices_with_a_mock_panel_shows_a_state(make_config, software_signer, now, monkeypatch):
+def test_build_services_with_a_mock_panel_shows_a_state(make_config, software_signer, now, monkeypatch):
     monkeypatch.setenv("GPIOZERO_PIN_FACTORY", "mock")
     config = make_config({"printer": {"kind": "file"}, "gpio": {"enabled": True}})
-    devices = build_devices(config, clock=FixedClock(now), signer=software_signer)
+    devices = build_services(config, clock=FixedClock(now), signer=software_signer)
     try:
         assert devices.panel is not None and devices.panel.available
         devices.start()
         deadline = time.monotonic() + 30
         while devices.panel.state is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert devices.panel.state in ("ready", "attention", "fault")
+        health = devices.health(probe_printer=False)
+        assert devices.panel.state == health.state          # the lights show the health verdict
+        assert health.state == "ready", health.problems      # valid DSC, trusted clock, file printer, empty journal
     finally:
         devices.close()
 
 
 def test_sync_now_button_wakes_the_sync_agent(make_config, software_signer, now, tmp_path):
     config = make_config({"printer": {"kind": "file"}, "gpio": {"enabled": False}})
-    devices = build_devices(config, clock=FixedClock(now), signer=software_signer, with_panel=False)
+    devices = build_services(config, clock=FixedClock(now), signer=software_signer, with_panel=False)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(config.state_dir / "sync-wakeup.sock"))
     listener.settimeout(10)
     try:
-        devices._sync_now()
+        devices.sync_now()
         assert listener.recv(64) == b"sync-now"
     finally:
         listener.close()

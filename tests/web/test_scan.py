@@ -15,12 +15,12 @@ import re
 from pathlib import Path
 
 import pytest
-from test_browser import ARGS, CHROMIUM, _sign_in, server  # noqa: F401  (server is a fixture)
-from toolcheck import require
-from web_helpers import FORMS, review_token
 
 from appliance import web
 from appliance.dcc import qr
+from tests.support import browser
+from tests.support.browser import sign_in
+from tests.support.web import FORMS, review_token
 
 pytestmark = [pytest.mark.browser]
 
@@ -48,30 +48,13 @@ def camera_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium(camera_file):
-    import shutil
-
-    from playwright.sync_api import sync_playwright
-    require(shutil.which(CHROMIUM) is not None, "Debian's chromium is not installed")
-    args = ARGS + CAMERA_ARGS + [f"--use-file-for-fake-video-capture={camera_file}"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield browser
-        browser.close()
-
-
-def _new_page(chromium, base, **context_args):
-    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE", **context_args)
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.base = base
-    return context, page
+    with browser.chromium([*CAMERA_ARGS, f"--use-file-for-fake-video-capture={camera_file}"]) as b:
+        yield b
 
 
 @pytest.fixture
-def page(chromium, server):  # noqa: F811
-    context, page = _new_page(chromium, server)
+def page(chromium, server):
+    context, page = browser.new_page(chromium, server)
     # the fallback under test: a browser without BarcodeDetector, as iPad Safari and Firefox
     page.add_init_script("delete window.BarcodeDetector;")
     yield page
@@ -114,7 +97,7 @@ def _wait_for_decoder(page):
 
 
 def test_the_frame_decoder_reads_a_real_hc1(page, hc1):
-    _sign_in(page)
+    sign_in(page)
     page.goto(page.base + "/verify")
     _wait_for_decoder(page)
     assert page.evaluate("'BarcodeDetector' in window") is False
@@ -129,7 +112,7 @@ def test_the_frame_decoder_reads_a_real_hc1(page, hc1):
 def test_scanning_with_the_camera_verifies_the_certificate(page, hc1, camera_file):
     camera_file.write_bytes(_y4m(qr.qr_png(hc1, scale=3, border=4)))
     page.context.grant_permissions(["camera"], origin=page.base)
-    _sign_in(page)
+    sign_in(page)
     page.goto(page.base + "/verify")
     _wait_for_decoder(page)
     page.get_by_role("button", name="Mit Kamera scannen").click()
@@ -142,7 +125,7 @@ def test_scanning_with_the_camera_verifies_the_certificate(page, hc1, camera_fil
 
 
 def test_jsqr_is_vendored_served_only_on_the_verify_page_and_csp_stays_strict(page):
-    _sign_in(page)
+    sign_in(page)
     resp = page.goto(page.base + "/verify")
     csp = resp.headers["content-security-policy"]
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
@@ -161,10 +144,10 @@ def test_jsqr_is_vendored_served_only_on_the_verify_page_and_csp_stays_strict(pa
     assert page.errors == []
 
 
-def test_the_verify_page_works_without_javascript(chromium, server, hc1):  # noqa: F811
-    context, page = _new_page(chromium, server, java_script_enabled=False)
+def test_the_verify_page_works_without_javascript(chromium, server, hc1):
+    context, page = browser.new_page(chromium, server, java_script_enabled=False)
     try:
-        _sign_in(page)
+        sign_in(page)
         page.goto(page.base + "/verify")
         assert page.locator("#scan").is_hidden()
         page.get_by_label("HC1").fill(hc1)

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import signal
 import ssl
 import subprocess
-import sys
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from appliance.cli import main
+from tests.support.cli import appliance_env, start_appliance
+from tests.support.pki import make_ca, make_server_cert, write_pem
 
 
 def _config(tmp_path, extra: str = "") -> dict:
+    """APPLIANCE_CONFIG and APPLIANCE_STATE_DIR of a device with a file printer and no GPIO."""
     cfg = tmp_path / "appliance.toml"
     cfg.write_text('[printer]\nkind = "file"\n[gpio]\nenabled = false\n' + extra)
     state = tmp_path / "state"
@@ -27,21 +23,11 @@ def _config(tmp_path, extra: str = "") -> dict:
     return {"APPLIANCE_CONFIG": str(cfg), "APPLIANCE_STATE_DIR": str(state)}
 
 
-def _tls_pair(tmp_path):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / "web.crt", tmp_path / "web.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
+def _tls_files(tmp_path):
+    """The web server's certificate and key (for 127.0.0.1), and the CA file a tablet pins."""
+    ca_key, ca_cert = make_ca("Test centre CA")
+    cert_file, key_file = make_server_cert(ca_key, ca_cert, tmp_path, stem="web", common_name="127.0.0.1")
+    return cert_file, key_file, write_pem(ca_cert, tmp_path / "web-ca.pem")
 
 
 def test_plain_http_is_refused_off_loopback(tmp_path, monkeypatch, capsys):
@@ -54,8 +40,9 @@ def test_plain_http_is_refused_off_loopback(tmp_path, monkeypatch, capsys):
 
 
 def _serve(env: dict) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "appliance", "serve", "--host", "127.0.0.1", "--port", "0"],
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_appliance("serve", "--host", "127.0.0.1", "--port", "0",
+                           env=appliance_env(env["APPLIANCE_CONFIG"], env["APPLIANCE_STATE_DIR"]),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
     if not line.startswith("serving on "):
         proc.kill()
@@ -87,14 +74,14 @@ def test_serve_plain_http_on_loopback(tmp_path):
 
 
 def test_serve_https_with_the_provisioned_certificate(tmp_path):
-    cert, key = _tls_pair(tmp_path)
+    cert, key, ca = _tls_files(tmp_path)
     env = _config(tmp_path, f'[web]\ntls_cert = "{cert}"\ntls_key = "{key}"\n')
     proc, url = _serve(env)
     try:
         assert url.startswith("https://127.0.0.1:")
         with pytest.raises(httpx.ConnectError):
-            httpx.get(url + "/login", timeout=10)                        # not trusted without the pinned cert
-        resp = httpx.get(url + "/login", timeout=10, verify=ssl.create_default_context(cafile=str(cert)))
+            httpx.get(url + "/login", timeout=10)                        # not trusted without the pinned CA
+        resp = httpx.get(url + "/login", timeout=10, verify=ssl.create_default_context(cafile=str(ca)))
         assert resp.status_code == 200 and "Anmelden" in resp.text
         assert "max-age" in resp.headers["strict-transport-security"]
         cookie = resp.headers.get("set-cookie", "")
