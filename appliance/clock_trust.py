@@ -7,8 +7,16 @@ answers come in as arguments.
 
 - **Hard problems** no confirmation can lift: the time is before this software's release, or
   earlier than the newest journal entry. Only setting the clock fixes them.
-- **Soft problem**: the clock is neither NTP-synchronised nor backed by an RTC. An admin's
-  ``clock_confirmed`` entry for this boot lifts it.
+- **Soft problems**: the clock is neither NTP-synchronised nor backed by an RTC (an admin's
+  ``clock_confirmed`` entry for this boot lifts it); or a clock that NTP does not vouch for (an
+  admin's confirmation, an RTC) lies more than ``[clock] max_forward_hours`` past the newest
+  journal entry (a mistyped ``date -s``): a confirmation no longer lasts the whole boot. Only a
+  new confirmation lifts that one: it is a new entry, so the time is no longer far past the
+  newest. An NTP-synchronised clock is not bounded (a centre closed over the weekend issues on
+  Monday); if NTP was wrong, ``correct-clock`` is the way back.
+- After a wrong, later clock left entries "in the future", ``appliance journal correct-clock``
+  journals a ``clock_corrected`` entry; the issuer then counts only the entries since it as
+  "the newest" (see :meth:`appliance.issue.Issuer.correct_clock`).
 
 Whether the time lies inside the DSC's validity is checked with the DSC itself
 (:func:`appliance.dcc.dsc.check_dsc_for_issuing`), per certificate type.
@@ -16,7 +24,7 @@ Whether the time lies inside the DSC's validity is checked with the DSC itself
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 
 def release_datetime(release_date: str) -> datetime:
@@ -38,14 +46,27 @@ def hard_problems(now: datetime, *, newest_entry: datetime | None, release_date:
     return problems
 
 
+def max_forward(hours: int) -> timedelta | None:
+    """``[clock] max_forward_hours`` as a span; 0 switches the forward check off."""
+    return timedelta(hours=hours) if hours > 0 else None
+
+
 def clock_problems(now: datetime, *, newest_entry: datetime | None, release_date: str,
-                   synchronized: bool = True, has_rtc: bool = False, confirmed: bool = False) -> list[str]:
+                   synchronized: bool = True, has_rtc: bool = False, confirmed: bool = False,
+                   max_forward: timedelta | None = None) -> list[str]:
     """Every reason why ``now`` must not be used for issuing; empty = trusted.
 
     :param confirmed: an admin confirmed the time during this boot; it lifts only the
         "not synchronised and no RTC" problem.
+    :param max_forward: a time further than this past the newest entry needs a new confirmation.
     """
     problems = hard_problems(now, newest_entry=newest_entry, release_date=release_date)
+    if (max_forward is not None and not synchronized and newest_entry is not None
+            and now - newest_entry > max_forward):
+        problems.append(f"the system time {now:%Y-%m-%d %H:%M} UTC is more than {_span(max_forward)} past the "
+                        f"newest journal entry ({newest_entry:%Y-%m-%d %H:%M} UTC): check it against a reliable "
+                        "watch; if it is right, an admin confirms it ('appliance journal confirm-clock' or the "
+                        "status page), else set the clock")
     if not synchronized and not has_rtc and not confirmed:
         problems.append("the clock is not NTP-synchronised and there is no battery clock; "
                         "an admin must confirm the time before issuing")
@@ -55,3 +76,8 @@ def clock_problems(now: datetime, *, newest_entry: datetime | None, release_date
 def needs_confirmation(*, synchronized: bool, has_rtc: bool) -> bool:
     """Only a clock with neither NTP nor an RTC needs an admin's confirmation (asked lazily)."""
     return not synchronized and not has_rtc
+
+
+def _span(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    return f"{hours} hours" if hours % 24 else f"{hours // 24} day(s)"

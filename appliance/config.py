@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,12 @@ class DeviceSection:
     country: str = "DE"                  #: ISO 3166-1 alpha-2, CWT ``iss`` and ``co`` default
     issuer: str = "Demo Impfzentrum"     #: ``is`` field: free text, at most 80 characters
     uvci_issuer: str = "DEMO1"           #: issuer part of the UVCI, ``[A-Z0-9]+``
+    #: the test centres staff pick from: "ID=Name; ID=Name" (only the ID is synced to the hub)
+    centres: str = "DEMO-TC=Testzentrum Würzburg Marktplatz"
+
+    def centre_map(self) -> dict[str, str]:
+        """``{id: name}`` of :attr:`centres` (checked by :func:`load_config`)."""
+        return dict(parse_centres(self.centres))
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,16 @@ class JournalSection:
     """``[journal]``: the issuance journal."""
 
     retention_days: int = 14             #: personal data is purged after this many days
+    tpm_counter: str = ""                #: TPM NV counter index (e.g. "0x01500016"); "" = no TPM counter
+    tpm_tcti: str = ""                   #: TCTI for the counter (tpm2-tools); "" = the default (/dev/tpmrm0)
+    counter_every: int = 50              #: bind the signed head to the TPM counter every N entries (and at sync)
+
+
+@dataclass(frozen=True)
+class ClockSection:
+    """``[clock]``: how far the issuer trusts the system time."""
+
+    max_forward_hours: int = 24          #: a time this far past the newest entry needs a confirmation; 0 = off
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,9 @@ class WebSection:
     tls_key: str = ""
     secret_key_file: str = ""            #: default: <state>/web-secret (made on first start)
     idle_timeout_min: int = 15
+    #: behind nginx (provisioning/nginx/appliance.conf): trust its X-Forwarded-For/-Proto (one hop)
+    behind_proxy: bool = False
+    disk_reserve_mb: int = 200           #: free disk below this (state dir) is a problem on /healthz
 
 
 @dataclass(frozen=True)
@@ -123,6 +143,27 @@ class HubSection:
     tls_cert: str = ""
     tls_key: str = ""
     max_batch: int = 5000
+    #: sqlite:///PATH (relative to the state dir; the embedded default) or postgresql://USER:PW@HOST/DB
+    database: str = "sqlite:///hub.sqlite"
+    #: largest request body: a batch of max_batch entries is about 2.6 MB
+    max_body_bytes: int = 3 * 1024 * 1024
+    workers: int = 1                     #: hub processes `hub serve` runs on one port (PostgreSQL)
+
+
+@dataclass(frozen=True)
+class ReferenceSection:
+    """``[reference]``: signed reference-data bundles (value sets, trust list, revocations, rules)."""
+
+    trust_anchor: str = ""               #: the central office's reference-data certificate (PEM/DER)
+    valuesets_max_age_days: int = 30     #: warn when the installed value sets are older
+    trustlist_max_age_days: int = 7      #: warn when the installed trust list is older
+    revocations_max_age_days: int = 7    #: warn when the installed revocations are older
+    destinations: str = ""               #: up to five countries for the acceptance preview, "AT,NL"
+    fetch: bool = True                   #: ask the hub for newer bundles at every sync
+
+    def destination_list(self) -> list[str]:
+        """:attr:`destinations` as a list (checked by :func:`load_config`)."""
+        return [c.strip() for c in self.destinations.split(",") if c.strip()]
 
 
 SECTIONS: dict[str, type] = {
@@ -130,11 +171,13 @@ SECTIONS: dict[str, type] = {
     "signer": SignerSection,
     "issue": IssueSection,
     "journal": JournalSection,
+    "clock": ClockSection,
     "sync": SyncSection,
     "printer": PrinterSection,
     "gpio": GpioSection,
     "web": WebSection,
     "hub": HubSection,
+    "reference": ReferenceSection,
 }
 
 
@@ -146,17 +189,36 @@ class Config:
     signer: SignerSection = field(default_factory=SignerSection)
     issue: IssueSection = field(default_factory=IssueSection)
     journal: JournalSection = field(default_factory=JournalSection)
+    clock: ClockSection = field(default_factory=ClockSection)
     sync: SyncSection = field(default_factory=SyncSection)
     printer: PrinterSection = field(default_factory=PrinterSection)
     gpio: GpioSection = field(default_factory=GpioSection)
     web: WebSection = field(default_factory=WebSection)
     hub: HubSection = field(default_factory=HubSection)
+    reference: ReferenceSection = field(default_factory=ReferenceSection)
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> "Config":
         """A copy with some sections replaced (``cfg.replace(printer=...)``)."""
         return dataclasses.replace(self, **sections)
+
+
+_CENTRE_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
+
+
+def parse_centres(text: str) -> list[tuple[str, str]]:
+    """``"TC1=Testzentrum Mitte; TC2=Drive-in"`` -> ``[("TC1", "Testzentrum Mitte"), ...]``; ValueError."""
+    out: list[tuple[str, str]] = []
+    for item in filter(None, (part.strip() for part in text.split(";"))):
+        ident, eq, name = (x.strip() for x in item.partition("="))
+        if not eq or not _CENTRE_ID.match(ident) or not name or len(name) > 80:
+            raise ValueError(f"{item!r} is not ID=Name (ID: capitals, digits and '-', at most 16; "
+                             "name: 1 to 80 characters)")
+        if ident in dict(out) or name in dict(out).values():
+            raise ValueError(f"the centre {ident} ({name}) appears twice")
+        out.append((ident, name))
+    return out
 
 
 def _coerce(value: Any, typ: Any, where: str) -> Any:
@@ -258,5 +320,20 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{where}: [device] country={cfg.device.country!r} must be two capital letters, e.g. DE")
     if not cfg.device.uvci_issuer.isalnum() or not cfg.device.uvci_issuer.isascii() or not cfg.device.uvci_issuer.isupper() and not cfg.device.uvci_issuer.isdigit():
         raise ConfigError(f"{where}: [device] uvci_issuer={cfg.device.uvci_issuer!r} must be capital letters and digits")
+    dest = [c.strip() for c in cfg.reference.destinations.split(",") if c.strip()]
+    if len(dest) > 5 or any(len(c) != 2 or not c.isalpha() or not c.isupper() for c in dest):
+        raise ConfigError(f"{where}: [reference] destinations={cfg.reference.destinations!r} must be up to five "
+                          "comma-separated two-letter country codes, e.g. \"AT,NL\"")
     if len(cfg.device.issuer) > 80:
         raise ConfigError(f"{where}: [device] issuer is longer than 80 characters")
+    try:
+        parse_centres(cfg.device.centres)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [device] centres: {exc}") from None
+    if cfg.journal.tpm_counter and not re.fullmatch(r"0x01[0-9a-fA-F]{6}", cfg.journal.tpm_counter):
+        raise ConfigError(f"{where}: [journal] tpm_counter={cfg.journal.tpm_counter!r} must be an NV index "
+                          "0x01xxxxxx (e.g. 0x01500016), or empty for no TPM counter")
+    if cfg.journal.counter_every < 1:
+        raise ConfigError(f"{where}: [journal] counter_every must be 1 or more")
+    if cfg.clock.max_forward_hours < 0:
+        raise ConfigError(f"{where}: [clock] max_forward_hours must be 0 (off) or more")

@@ -14,12 +14,14 @@ personal data or key material.
      |    +-- SignerUnavailable  token, module, key or PIN missing or wrong
      |    +-- DscError           the device certificate is missing, expired, wrong key, wrong EKU
      +-- ClockNotTrusted         the system time cannot be trusted for issuing
+     +-- DiskFull                the state directory's disk has no room left
      +-- JournalError            the issuance journal cannot be used
      |    +-- JournalCorrupt     hash chain broken, foreign or damaged file
      +-- PrinterError            the receipt printer failed
      |    +-- PrinterUnavailable offline, unplugged, out of paper
      +-- HubError                the central hub refused or failed
-          +-- HubUnreachable     no connection to the hub
+     |    +-- HubUnreachable     no connection to the hub
+     +-- ReferenceDataError      a reference-data bundle is refused, or installed data is unusable
 """
 
 from __future__ import annotations
@@ -77,6 +79,10 @@ class ClockNotTrusted(ApplianceError):
     """The system time cannot be trusted for issuing."""
 
 
+class DiskFull(ApplianceError, OSError):
+    """The disk of the state directory is full; the message says which and what to free."""
+
+
 class JournalError(ApplianceError):
     """The issuance journal cannot be used."""
 
@@ -99,3 +105,8 @@ class HubError(ApplianceError):
 
 class HubUnreachable(HubError, ConnectionError):
     """The hub cannot be reached over the network."""
+
+
+class ReferenceDataError(ApplianceError):
+    """A reference-data bundle was refused (signature, version, content), or the installed
+    reference data cannot be used; the message names the part and the problem."""

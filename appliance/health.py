@@ -17,6 +17,7 @@ fact                    meaning                                         problem 
 ``sync_backlog_age_s``  age of the oldest entry the hub has not got     > 24 h -> attention
 ``hub_offline``         entries wait and the last sync attempt failed   True -> attention
 ``disk_free_mb``        free space on the state directory's disk        < reserve -> attention
+``reference_ages``      (type, age in days, limit) of reference data    age > limit -> attention
 ======================  ==============================================  =========================
 
 ``fault`` (red) means issuing or printing cannot work; ``attention`` (amber) means it works
@@ -34,6 +35,7 @@ from datetime import datetime
 
 from appliance.dcc import dsc
 from appliance.errors import ApplianceError
+from appliance.reference import freshness
 from appliance.util.timefmt import parse_utc
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ class Facts:
     sync_backlog_age_s: float | None = None
     hub_offline: bool | None = None
     disk_free_mb: int | None = None
+    reference_ages: tuple[tuple[str, float, int], ...] = ()  #: value sets, trust list, revocations
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,9 @@ def assess(facts: Facts, thresholds: Thresholds = Thresholds()) -> list[Problem]
     elif facts.hub_offline:
         found.append(Problem(ATTENTION, "the hub cannot be reached; entries wait on the device"))
     if facts.disk_free_mb is not None and facts.disk_free_mb < thresholds.disk_reserve_mb:
-        found.append(Problem(ATTENTION, f"only {facts.disk_free_mb} MB of disk space are left"))
+        found.append(Problem(ATTENTION, f"only {facts.disk_free_mb} MB of disk space are left (reserve "
+                                        f"{thresholds.disk_reserve_mb} MB): free space on the state disk"))
+    found += [Problem(ATTENTION, text) for text in freshness.warnings(facts.reference_ages)]
     return sorted(found, key=lambda p: STATES.index(p.state), reverse=True)
 
 
@@ -159,12 +164,15 @@ def with_facts(health: Health, thresholds: Thresholds = Thresholds(), **changes)
 
 # ----------------------------------------------------------------------- measuring
 def collect(services, *, now: datetime, printer: dict | None = None,
-            thresholds: Thresholds = Thresholds()) -> Health:
+            thresholds: Thresholds | None = None) -> Health:
     """Measure everything once (``services`` is an :class:`appliance.runtime.AppServices`).
 
     :param printer: a recent printer status to reuse instead of probing the printer again
         (a probe of a switched-off network printer takes up to 2 s).
+    :param thresholds: default: the built-in ones with ``[web] disk_reserve_mb``.
     """
+    if thresholds is None:
+        thresholds = Thresholds(disk_reserve_mb=services.config.web.disk_reserve_mb)
     blocking = _guard(lambda: list(services.issuer.readiness(None)), lambda exc: [str(exc)])
     signer = _signer(services.signer, now)
     clock = _guard(lambda: dict(services.issuer.clock_status()), lambda exc: {"trusted": False, "detail": str(exc)})
@@ -172,12 +180,14 @@ def collect(services, *, now: datetime, printer: dict | None = None,
     sync = sync_status(services.journal, now)
     disk = shutil.disk_usage(services.config.state_dir)
     details = {"device_id": services.config.device.id, "signer": signer, "clock": clock, "printer": printer,
-               "sync": sync, "disk": {"free_mb": disk.free // 2**20, "total_mb": disk.total // 2**20}}
+               "sync": sync, "disk": {"free_mb": disk.free // 2**20, "total_mb": disk.total // 2**20},
+               "reference": freshness.report(services.config, now=now)}
     facts = Facts(blocking=tuple(blocking), key_ok=signer.pop("key_ok"), dsc_days_left=signer["dsc_days_left"],
                   clock_trusted=clock.get("trusted"), printer_online=printer.get("online"),
                   paper=printer.get("paper"), print_queue_stuck=printer.get("queue_stuck"),
                   sync_backlog_age_s=sync["backlog_age_s"], hub_offline=sync["hub_offline"],
-                  disk_free_mb=details["disk"]["free_mb"])
+                  disk_free_mb=details["disk"]["free_mb"],
+                  reference_ages=freshness.ages(services.config, details["reference"]))
     return snapshot(facts, now=now, details=details, thresholds=thresholds)
 
 

@@ -24,14 +24,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from appliance import RELEASE_DATE
-from appliance.journal import chain
+from appliance.journal import chain, integrity
 from appliance.dcc import dsc, encode, model, payload, sign, verify
 from appliance.dcc import uvci as uvci_mod
 from appliance.config import Config
-from appliance.clock_trust import clock_problems, hard_problems, needs_confirmation
+from appliance.clock_trust import clock_problems, hard_problems, max_forward, needs_confirmation
 from appliance.devices.ports import Clock, Signer
+from appliance.devices.tpm_counter import TpmCounter
 from appliance.errors import ClockNotTrusted, DscError, InvalidInput, JournalCorrupt, JournalError, SigningError
 from appliance.journal.journal import Journal
+from appliance.reference import installed
 from appliance.util.timefmt import fmt_utc
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,17 @@ class Issued:
     replayed: bool = False   #: True when an idempotency key returned an earlier certificate
 
 
+#: Revocation reason codes (synced); the free-text note stays on the device.
+REVOCATION_REASONS = ("wrong_data", "wrong_person", "duplicate", "corrected", "fraud", "withdrawn", "other")
+
+
+def _configured_counter(config: Config) -> integrity.Counter | None:
+    """The TPM NV counter of ``[journal] tpm_counter`` (None when not configured)."""
+    if not config.journal.tpm_counter:
+        return None
+    return TpmCounter(config.journal.tpm_counter, tcti=config.journal.tpm_tcti)
+
+
 def uvci_hash(value: str) -> str:
     """What the audit log shows instead of a UVCI."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
@@ -81,11 +94,16 @@ class Issuer:
     """Issues, revokes and confirms the clock, journaling each step."""
 
     def __init__(self, *, config: Config, signer: Signer, journal: Journal, clock: Clock,
-                 release_date: str = RELEASE_DATE):
+                 release_date: str = RELEASE_DATE, counter: integrity.Counter | None = None):
         self._config, self._signer, self._journal, self._clock = config, signer, journal, clock
         self._release_date = release_date
         self._lock = threading.Lock()
         self._verified: tuple[int, str] | None = None  # the chain is checked up to here (seq, hash)
+        #: the journal key (signs the journal's heads at every commit), from the same token as the DCC key
+        self._journal_signer = getattr(signer, "journal_signer", None)
+        self._counter = counter if counter is not None else _configured_counter(config)
+        self._integrity: list[str] | None = None  # the start-up check's problems (once per process)
+        journal.bind_heads(self._journal_signer, config.device.id)
 
     # --------------------------------------------------------------- readiness
     def readiness(self, type: str | None = None) -> list[str]:
@@ -99,6 +117,7 @@ class Issuer:
         if broken:
             found.append((JournalCorrupt, f"the journal's hash chain is broken at seq {broken[0]} ({broken[1]}); "
                                           "issuing stays stopped: run 'appliance journal verify' and call the technician"))
+        found += [(JournalCorrupt, problem) for problem in self._integrity_problems(now)]
         found += [(ClockNotTrusted, problem) for problem in self._clock_problems(now)]
         try:
             cert = self._signer.certificate
@@ -116,11 +135,39 @@ class Issuer:
         found += [(DscError, p) for p in dict.fromkeys(dsc_problems)]
         return found
 
+    def _integrity_problems(self, now: datetime) -> list[str]:
+        """The signed-head check: in full (with the TPM counter) once, then the head at each call."""
+        device_id = self._config.device.id
+        if self._integrity is None:
+            report = integrity.check(self._journal, self._journal_signer, device_id, counter=self._counter)
+            self._integrity = report.problems
+            for note in report.notes:
+                log.info("journal integrity: %s", note)
+            if not report.problems and self._counter is not None and self._journal_signer is not None:
+                integrity.checkpoint(self._journal, self._journal_signer, device_id, self._counter, now=now)
+        if self._integrity:
+            return self._integrity
+        return integrity.check(self._journal, self._journal_signer, device_id).problems
+
+    def _checkpoint_if_due(self, seq: int, now: datetime) -> None:
+        """With a TPM counter: bind the head to it every ``[journal] counter_every`` entries."""
+        if self._counter is None or self._journal_signer is None:
+            return
+        newest = self._journal.newest_checkpoint()
+        if newest is None or seq - newest["seq"] >= max(1, self._config.journal.counter_every):
+            integrity.checkpoint(self._journal, self._journal_signer, self._config.device.id, self._counter, now=now)
+
+    def _newest_entry_time(self) -> datetime | None:
+        """The newest entry's time, counting only entries since the last clock correction."""
+        corrected = self._journal.latest("clock_corrected")
+        return self._journal.newest_time(after_seq=corrected["seq"] if corrected else 0)
+
     def _clock_problems(self, now: datetime) -> list[str]:
         synced, rtc = self._clock.is_synchronized(), self._clock.has_rtc()
         confirmed = needs_confirmation(synchronized=synced, has_rtc=rtc) and self._confirmed_this_boot()
-        return clock_problems(now, newest_entry=self._journal.newest_time(), release_date=self._release_date,
-                              synchronized=synced, has_rtc=rtc, confirmed=confirmed)
+        return clock_problems(now, newest_entry=self._newest_entry_time(), release_date=self._release_date,
+                              synchronized=synced, has_rtc=rtc, confirmed=confirmed,
+                              max_forward=max_forward(self._config.clock.max_forward_hours))
 
     def _check_chain(self) -> tuple[int, str] | None:
         """Check the entries added since the last check (the newest window the first time)."""
@@ -134,8 +181,9 @@ class Issuer:
         return broken
 
     def _confirmed_this_boot(self) -> bool:
-        entry = self._journal.latest("clock_confirmed")
-        return entry is not None and entry["data"].get("boot_id") == self._clock.boot_id()
+        boot = self._clock.boot_id()
+        return any(entry is not None and entry["data"].get("boot_id") == boot
+                   for entry in (self._journal.latest("clock_confirmed"), self._journal.latest("clock_corrected")))
 
     def _refuse_if_blocked(self, dcc_type: str, now: datetime) -> None:
         problems = self._problems(dcc_type, now)
@@ -159,6 +207,7 @@ class Issuer:
                 if prior is not None:  # another process committed the same request meanwhile
                     return self._replay(prior)
                 entry, issued = self._commit_new(req, now, operator, idempotency_key)
+            self._checkpoint_if_due(entry["seq"], now)
         audit.info("issued seq=%d type=%s uvci=%s operator=%s", entry["seq"], issued.type,
                    uvci_hash(issued.uvci), operator)
         return dataclasses.replace(issued, seq=entry["seq"])
@@ -187,8 +236,11 @@ class Issuer:
         The UVCI number is the journal's next one; it is taken in the commit itself,
         so a crash before the commit reuses it and a committed one is never reused.
         """
+        return self._make_numbered(req, now, self._journal.peek_sequence("uvci"))
+
+    def _make_numbered(self, req, now: datetime, seq: int) -> tuple[Issued, bytes, int]:
+        """:meth:`_make` with UVCI number ``seq`` (the group issuer numbers a whole group)."""
         device, cfg = self._config.device, self._config.issue
-        seq = self._journal.peek_sequence("uvci")
         dcc, cert_id = self._build(req, seq, now)   # bad input fails here, before anything is written
         exp = payload.expiry(req, iat=now, issue=cfg)
         signed = sign.sign_dcc(dcc, self._signer, issuer_country=device.country, iat=now, exp=exp)
@@ -206,14 +258,18 @@ class Issuer:
         device = self._config.device
         cert_id = uvci_mod.make_uvci(country=device.country, issuer=device.uvci_issuer,
                                      opaque=uvci_mod.opaque_for(device.id, seq))
-        dcc = payload.build_dcc(req, uvci=cert_id, schema_version=self._config.issue.schema_version)
-        payload.validate_dcc(dcc, now=now)
+        vs = installed.current_valuesets(self._config.state_dir)  # the installed reference data's value sets
+        dcc = payload.build_dcc(req, uvci=cert_id, schema_version=self._config.issue.schema_version, vs=vs)
+        payload.validate_dcc(dcc, now=now, vs=vs)
         return dcc, cert_id
 
-    @staticmethod
-    def _facts(issued: Issued) -> dict:
+    def _facts(self, issued: Issued) -> dict:
+        """The synced, non-personal facts: no free text (the test centre by its configured id)."""
         event = (issued.dcc.get(issued.type) or [{}])[0]
         facts = {k: event[k] for k in model.FACTS[issued.type] if k in event}
+        if event.get("tc"):
+            ids = {name: ident for ident, name in self._config.device.centre_map().items()}
+            facts["centre"] = ids.get(event["tc"], "unlisted")
         facts["expires_at"] = fmt_utc(issued.expires_at)
         facts["ver"] = issued.dcc.get("ver")
         return facts
@@ -234,15 +290,121 @@ class Issuer:
                       kid=base64.b64decode(prior.kid), issued_at=prior.issued_at, expires_at=prior.expires_at,
                       dcc=prior.personal["dcc"], replayed=True)
 
-    # ------------------------------------------------------ revoking and clock
-    def revoke(self, uvci: str, *, operator: str, reason: str, fraud: bool = False) -> dict:
-        """Journal a revocation of a certificate issued on this device; returns the entry.
+    # ------------------------------------------------------------ group issuing
+    def issue_group(self, requests, *, operator: str) -> list:
+        """Issue a group of certificates (bulk issuance) committed in ONE journal transaction.
 
+        ``requests`` is a sequence of ``(idempotency_key, IssueRequest)``. The same steps as
+        :meth:`issue`, in the same order: readiness once per group and type, the lookup of every
+        key (a key already journaled is replayed from the journal, never signed again), then per
+        request build + validate, sign, encode and self-verify, then one commit of all the new
+        entries (each with its key). Returns, in input order, an :class:`Issued` per request,
+        or the :class:`InvalidInput`/:class:`JournalError` that stopped just that request (nothing
+        is written for it). A device problem (clock, DSC, signer, journal) raises and commits nothing.
+        """
+        requests = list(requests)
+        for _, req in requests:
+            if req.type not in model.TYPES:
+                raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
+        results: dict[str, object] = {}
+        with self._lock:
+            prior = self._journal.by_idempotency_keys(k for k, _ in requests)
+            todo = [(k, r) for k, r in requests if k not in prior]
+            if todo:
+                now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
+                for t in sorted({r.type for _, r in todo}):
+                    self._refuse_if_blocked(t, now)
+                with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+                    prior.update(self._journal.by_idempotency_keys(k for k, _ in todo))
+                    todo = [(k, r) for k, r in todo if k not in prior]
+                    results.update(self._commit_group(todo, now, operator))
+            for key, record in prior.items():
+                try:
+                    results[key] = self._replay(record)
+                except JournalError as exc:
+                    results[key] = exc
+        return [results[k] for k, _ in requests]
+
+    def _commit_group(self, todo, now: datetime, operator: str) -> dict[str, object]:
+        """Make every certificate of ``todo`` and commit them together (under the process lock)."""
+        out: dict[str, object] = {}
+        made: list[tuple[str, Issued, bytes, int]] = []
+        seq = self._journal.peek_sequence("uvci")
+        for key, req in todo:
+            try:
+                issued, signature, number = self._make_numbered(req, now, seq)
+            except InvalidInput as exc:
+                out[key] = exc
+                continue
+            made.append((key, issued, signature, number))
+            seq += 1
+        if not made:
+            return out
+        specs = [dict(kind="issued", type=i.type, uvci=i.uvci, kid=i.kid, signature=sig,
+                      country=self._config.device.country, data=self._facts(i), personal=self._personal(i),
+                      idempotency_key=key, sequence=("uvci", number)) for key, i, sig, number in made]
+        entries = self._journal.append_group(specs, now=now, operator=operator)
+        for (key, issued, _, _), entry in zip(made, entries):
+            audit.info("issued seq=%d type=%s uvci=%s operator=%s (batch)", entry["seq"], issued.type,
+                       uvci_hash(issued.uvci), operator)
+            out[key] = dataclasses.replace(issued, seq=entry["seq"])
+        return out
+
+    def revoke_group(self, items, *, operator: str, reason: str, fraud: bool = False) -> list:
+        """Revoke a group of certificates (bulk revocation) in ONE journal transaction.
+
+        ``items`` is a sequence of ``(idempotency_key, uvci)``. A key already journaled returns its
+        earlier ``revoked`` entry (marked ``"replayed": True``). Returns, in input order, the entry
+        dict or the :class:`InvalidInput` that refused that UVCI (unknown, already revoked).
         The reason is synced to the hub: it must not contain names or other personal data.
         """
         reason = (reason or "").strip()
         if not reason or len(reason) > 200:
             raise InvalidInput({"reason": "give a short reason (1 to 200 characters, no personal data)"})
+        items = list(items)
+        out: dict[str, object] = {}
+        with self._lock:
+            done = self._journal.keyed_entries(k for k, _ in items)
+            out.update((k, {**e, "replayed": True}) for k, e in done.items())
+            specs, keys, seen = [], [], set()
+            for key, uvci in items:
+                if key in out:
+                    continue
+                record = self._journal.certificate(uvci)
+                if record is None:
+                    out[key] = InvalidInput({"uvci": "no certificate with this UVCI was issued on this device"})
+                elif record.revoked or uvci in seen:
+                    out[key] = InvalidInput({"uvci": "this certificate is already revoked"})
+                else:
+                    issued = self._journal.issued_entry(uvci)
+                    seen.add(uvci)
+                    keys.append(key)
+                    specs.append(dict(kind="revoked", type=record.type, uvci=uvci,
+                                      kid=base64.b64decode(issued["kid"]) if issued["kid"] else None,
+                                      hashes={k: issued[k] for k in ("hash_uci", "hash_countrycodeuci", "hash_signature")},
+                                      data={"reason": reason, "fraud": bool(fraud)}, idempotency_key=key))
+            if specs:
+                for key, entry in zip(keys, self._journal.append_group(specs, now=self._clock.now(), operator=operator)):
+                    audit.info("revoked seq=%d uvci=%s fraud=%s operator=%s (batch)", entry["seq"],
+                               uvci_hash(entry["uvci"]), fraud, operator)
+                    out[key] = entry
+        return [out[k] for k, _ in items]
+
+    # ------------------------------------------------------ revoking and clock
+    def revoke(self, uvci: str, *, operator: str, reason: str, fraud: bool = False, note: str | None = None) -> dict:
+        """Journal a revocation of a certificate issued on this device; returns the entry.
+
+        ``reason`` is one of :data:`REVOCATION_REASONS`; only the code is synced. Free text (a
+        ``note``, or a ``reason`` that is no code, which then counts as ``other``) stays on the device.
+        """
+        reason = " ".join((reason or "").split())
+        note = " ".join((note or "").split()) or None
+        if reason and reason not in REVOCATION_REASONS:
+            reason, note = "other", " ".join(filter(None, (reason, note)))
+        if not reason:
+            raise InvalidInput({"reason": "give a short reason (1 to 200 characters, no personal data)"})
+        if note is not None and len(note) > 200:
+            raise InvalidInput({"note": "keep the note to 200 characters"})
         with self._lock:
             record = self._journal.certificate(uvci)
             if record is None:
@@ -254,8 +416,21 @@ class Issuer:
                 "revoked", now=self._clock.now(), operator=operator, type=record.type, uvci=uvci,
                 kid=base64.b64decode(issued["kid"]) if issued["kid"] else None,
                 hashes={k: issued[k] for k in ("hash_uci", "hash_countrycodeuci", "hash_signature")},
-                data={"reason": reason, "fraud": bool(fraud)})
+                data={"reason": reason, "fraud": bool(fraud or reason == "fraud")}, note=note)
         audit.info("revoked seq=%d uvci=%s fraud=%s operator=%s", entry["seq"], uvci_hash(uvci), fraud, operator)
+        return entry
+
+    def note_rules_warning(self, uvci: str, *, operator: str, country: str, failed: list[str]) -> dict:
+        """Journal that staff issued a certificate that fails its own country's business rules
+        (the acceptance preview warned them); only the country and rule ids, no personal data."""
+        with self._lock:
+            record = self._journal.certificate(uvci)
+            if record is None:
+                raise InvalidInput({"uvci": "no certificate with this UVCI was issued on this device"})
+            entry = self._journal.append("rules_warning", now=self._clock.now(), operator=operator, type=record.type,
+                                         uvci=uvci, data={"country": country, "failed": list(failed)})
+        audit.info("rules_warning seq=%d uvci=%s country=%s operator=%s", entry["seq"], uvci_hash(uvci), country,
+                   operator)
         return entry
 
     def confirm_clock(self, *, operator: str) -> dict:
@@ -266,14 +441,47 @@ class Issuer:
         """
         with self._lock:
             now = self._clock.now()
-            hard = hard_problems(now, newest_entry=self._journal.newest_time(), release_date=self._release_date)
+            hard = hard_problems(now, newest_entry=self._newest_entry_time(), release_date=self._release_date)
             if hard:
-                raise ClockNotTrusted(hard[0] + "; a confirmation cannot override this")
+                raise ClockNotTrusted(hard[0] + "; a confirmation cannot override this. If the journal's "
+                                      "newest entries carry a wrong, later time, the clock was wrong then: an "
+                                      "admin runs 'appliance journal correct-clock' (or 'Correct the clock' on "
+                                      "the status page) once the clock is right")
             entry = self._journal.append(
                 "clock_confirmed", now=now, operator=operator,
                 data={"confirmed_time": fmt_utc(now), "boot_id": self._clock.boot_id(),
                       "synchronized": self._clock.is_synchronized(), "rtc": self._clock.has_rtc()})
         audit.info("clock_confirmed seq=%d operator=%s", entry["seq"], operator)
+        return entry
+
+    def correct_clock(self, *, operator: str) -> dict:
+        """After a wrong, later clock: journal a ``clock_corrected`` entry naming the bad interval.
+
+        Run once the clock is right again. The entries stamped later than now were made with
+        the wrong time; the entry's ``data`` names them (``bad_from``/``bad_until`` times,
+        ``bad_from_seq``/``bad_until_seq``, ``entries``) and ``corrected_to`` (now), so the hub
+        flags the certificates issued in between for revocation and re-issue. From then on the
+        clock must not go back behind ``corrected_to``.
+
+        :raises ClockNotTrusted: nothing to correct, or the time is before the release date.
+        """
+        with self._lock:
+            now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
+            hard = hard_problems(now, newest_entry=None, release_date=self._release_date)
+            if hard:
+                raise ClockNotTrusted(hard[0])
+            corrected = self._journal.latest("clock_corrected")
+            span = self._journal.time_span_after(now, after_seq=corrected["seq"] if corrected else 0)
+            if span is None:
+                raise ClockNotTrusted(f"nothing to correct: no journal entry is later than the current time "
+                                      f"{fmt_utc(now)}; if the clock is wrong now, set it to the correct time first")
+            count, bad_from, bad_until, first_seq, last_seq = span
+            entry = self._journal.append(
+                "clock_corrected", now=now, operator=operator,
+                data={"bad_from": bad_from, "bad_until": bad_until, "bad_from_seq": first_seq,
+                      "bad_until_seq": last_seq, "entries": count, "corrected_to": fmt_utc(now),
+                      "boot_id": self._clock.boot_id()})
+        audit.info("clock_corrected seq=%d bad seq %d..%d operator=%s", entry["seq"], first_seq, last_seq, operator)
         return entry
 
     def clock_status(self) -> dict:

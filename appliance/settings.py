@@ -21,7 +21,6 @@ import logging
 import os
 import re
 import threading
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,8 +37,6 @@ log = logging.getLogger(__name__)
 ROLES = ("staff", "admin")
 LANGUAGES = ("de", "en")
 MIN_PASSWORD = 8
-MAX_FAILED = 5
-LOCKOUT = timedelta(minutes=5)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _HASH_METHOD = "scrypt"
 
@@ -124,6 +121,7 @@ class Settings:
     @classmethod
     def open(cls, state_dir: Path) -> Settings:
         path = Path(state_dir) / "settings.json"
+        _dummy_hash()  # made now, so the first unknown name at sign-in costs no more than a real one
         return cls(TinyDB(path, storage=AtomicJSONStorage), path)
 
     def close(self) -> None:
@@ -146,7 +144,7 @@ class Settings:
         if errors:
             raise InvalidInput(errors)
         record = {"name": name, "role": role, "password_hash": generate_password_hash(password, method=_HASH_METHOD),
-                  "language": language, "failed": 0, "locked_until": None, "active": True}
+                  "language": language, "active": True, "session_version": 0}
         with self._lock:
             users = self._db.table("users")
             if users.contains(Query().name == name):
@@ -163,47 +161,29 @@ class Settings:
             found = self._db.table("users").get(Query().name == name)
         return _public(found) if found else None
 
-    def locked_until(self, name: str, *, now: datetime | None = None) -> datetime | None:
-        """When a locked account opens again, or ``None`` if it is not locked."""
-        now = now or datetime.now(UTC)
-        user = self.user(name)
-        if not user or not user["locked_until"]:
-            return None
-        until = datetime.fromisoformat(user["locked_until"])
-        return until if until > now else None
+    def check_password(self, name: str, password: str) -> dict | None:
+        """The account if the password fits and it is active, else ``None``. Writes nothing.
 
-    def check_password(self, name: str, password: str, *, now: datetime | None = None) -> dict | None:
-        """The account if the password fits and it is neither locked nor disabled, else ``None``.
-
-        Five wrong passwords in a row lock the account for five minutes.
+        An unknown or disabled account is checked against a dummy hash of the same cost, so every
+        answer takes as long as a wrong password for a real account. Throttling of repeated wrong
+        passwords is the web process's (:mod:`appliance.web.throttle`), in memory: signing in must
+        work on a full disk.
         """
-        now = now or datetime.now(UTC)
         with self._lock:
-            users = self._db.table("users")
-            found = users.get(Query().name == name) if isinstance(name, str) else None
-            if not found or not found.get("active", True):
-                # hash anyway so a missing account takes as long as a wrong password
-                check_password_hash(_dummy_hash(), password if isinstance(password, str) else "")
-                return None
-            locked = found.get("locked_until")
-            if locked and datetime.fromisoformat(locked) > now:
-                return None
-            if isinstance(password, str) and check_password_hash(found["password_hash"], password):
-                users.update({"failed": 0, "locked_until": None}, doc_ids=[found.doc_id])
-                return _public({**found, "failed": 0, "locked_until": None})
-            failed = int(found.get("failed", 0)) + 1
-            update: dict[str, Any] = {"failed": failed}
-            if failed >= MAX_FAILED:
-                update = {"failed": 0, "locked_until": (now + LOCKOUT).isoformat()}
-                log.warning("account locked for %s after %d wrong passwords", LOCKOUT, MAX_FAILED)
-            users.update(update, doc_ids=[found.doc_id])
+            found = self._db.table("users").get(Query().name == name) if isinstance(name, str) else None
+        password = password if isinstance(password, str) else ""
+        if not found or not found.get("active", True):
+            check_password_hash(_dummy_hash(), password)
             return None
+        if check_password_hash(found["password_hash"], password):
+            return _public(found)
+        return None
 
     def set_password(self, name: str, password: str) -> None:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD:
             raise InvalidInput({"password": f"must have at least {MIN_PASSWORD} characters"})
-        self._update_user(name, {"password_hash": generate_password_hash(password, method=_HASH_METHOD),
-                                 "failed": 0, "locked_until": None})
+        self._update_user(name, {"password_hash": generate_password_hash(password, method=_HASH_METHOD)},
+                          end_sessions=True)
 
     def set_language(self, name: str, language: str) -> None:
         if language not in LANGUAGES:
@@ -211,18 +191,24 @@ class Settings:
         self._update_user(name, {"language": language})
 
     def set_active(self, name: str, active: bool) -> None:
-        self._update_user(name, {"active": bool(active)})
+        self._update_user(name, {"active": bool(active)}, end_sessions=True)
 
     def set_role(self, name: str, role: str) -> None:
         if role not in ROLES:
             raise InvalidInput({"role": "must be staff or admin"})
-        self._update_user(name, {"role": role})
+        self._update_user(name, {"role": role}, end_sessions=True)
 
-    def _update_user(self, name: str, fields: dict) -> None:
+    def _update_user(self, name: str, fields: dict, *, end_sessions: bool = False) -> None:
+        """Change an account; ``end_sessions`` bumps its ``session_version``, which ends every
+        session signed in before (:mod:`appliance.web.sessions`)."""
         with self._lock:
-            done = self._db.table("users").update(fields, Query().name == name)
-        if not done:
-            raise InvalidInput({"name": "no such account"})
+            users = self._db.table("users")
+            found = users.get(Query().name == name)
+            if not found:
+                raise InvalidInput({"name": "no such account"})
+            if end_sessions:
+                fields = {**fields, "session_version": int(found.get("session_version", 0)) + 1}
+            users.update(fields, doc_ids=[found.doc_id])
 
     # ----- centre profile and device overrides -------------------------------------------
 

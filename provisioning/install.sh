@@ -4,7 +4,8 @@
 #   sudo provisioning/install.sh [--tpm] [--hub] [--dry-run] [--root DIR] [--source DIR]
 #
 #   --tpm        enable the SPI TPM overlay (dtoverlay=tpm-slb9670) in the boot config
-#   --hub        also install and enable appliance-hub.service (central office machine)
+#   --hub        also install and enable appliance-hub.service (central office machine); nginx
+#                then fronts the hub (provisioning/nginx/hub.conf) instead of the tablet UI
 #   --dry-run    print what would change, change nothing
 #   --root DIR   install the files under DIR instead of / (tests, image building); skips
 #                apt, users, pip and systemctl, which act on the running system
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
         --hub) HUB=1 ;;
         --root) ROOT="${2:?--root needs a directory}"; shift ;;
         --source) SRC="${2:?--source needs a directory}"; shift ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -36,7 +37,7 @@ for f in pyproject.toml systemd/appliance-web.service provisioning/appliance.tom
     [ -f "$SRC/$f" ] || { echo "install.sh: $SRC is not the appliance source tree (no $f); use --source" >&2; exit 2; }
 done
 
-APT_PACKAGES="python3 python3-venv python3-dev libusb-1.0-0 tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools opensc"
+APT_PACKAGES="python3 python3-venv python3-dev libusb-1.0-0 tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools opensc nginx openssl"
 GROUPS_WANTED="gpio lp dialout tss"
 UNITS="appliance-web.service appliance-sync.service appliance-purge.timer"
 [ "$HUB" = 1 ] && UNITS="$UNITS appliance-hub.service"
@@ -157,6 +158,51 @@ step_units() {
     done
 }
 
+ensure_link() {  # LINK TARGET: a symlink LINK -> TARGET
+    local link="$ROOT$1"
+    if [ -L "$link" ] && [ "$(readlink "$link")" = "$2" ]; then say "link $1"; return; fi
+    change "link $1 -> $2"
+    run install -d -m 0755 "$(dirname "$link")"
+    run ln -sfn "$2" "$link"
+}
+
+ensure_tls_cert() {  # STEM: a self-signed certificate for nginx until the centre's own replaces it
+    local cert="/etc/appliance/tls/$1-cert.pem" key="/etc/appliance/tls/$1-key.pem" name
+    if [ -f "$ROOT$cert" ] && [ -f "$ROOT$key" ]; then say "$cert (kept as is)"; return; fi
+    name="$(hostname 2>/dev/null || echo appliance)"
+    change "make a self-signed TLS certificate $cert for $name (replace it with the centre's)"
+    [ "$DRY" = 1 ] && return
+    install -d -m 0750 "$ROOT/etc/appliance/tls"
+    (umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+        -subj "/CN=$name" -addext "subjectAltName=DNS:$name,DNS:$name.local" \
+        -keyout "$ROOT$key" -out "$ROOT$cert" 2>/dev/null)
+    chmod 0644 "$ROOT$cert"
+}
+
+step_nginx() {
+    # nginx terminates TLS and buffers slow clients; the apps listen on 127.0.0.1 only
+    local before=$CHANGES site=appliance.conf stem=web
+    [ "$HUB" = 1 ] && site=hub.conf stem=hub
+    install_file "$SRC/provisioning/nginx/$site" "/etc/nginx/sites-available/$site" 0644
+    ensure_link "/etc/nginx/sites-enabled/$site" "/etc/nginx/sites-available/$site"
+    if [ -e "$ROOT/etc/nginx/sites-enabled/default" ] || [ -L "$ROOT/etc/nginx/sites-enabled/default" ]; then
+        change "disable nginx's default site (it also listens on port 80)"
+        run rm -f "$ROOT/etc/nginx/sites-enabled/default"
+    else say "nginx default site disabled"; fi
+    install_file "$SRC/systemd/nginx.service.d/appliance.conf" /etc/systemd/system/nginx.service.d/appliance.conf 0644
+    ensure_tls_cert "$stem"
+    if [ -n "$ROOT" ]; then skip "nginx -t and reload"; return; fi
+    if [ "$CHANGES" != "$before" ]; then
+        run nginx -t -q
+        run systemctl daemon-reload
+        run systemctl reload-or-restart nginx
+    fi
+    if systemctl is-enabled --quiet nginx 2>/dev/null; then say "nginx enabled"; else
+        change "enable nginx"
+        run systemctl enable nginx
+    fi
+}
+
 step_packages
 step_user
 step_venv
@@ -164,4 +210,5 @@ step_config
 step_udev
 step_tpm
 step_units
+step_nginx
 if [ "$DRY" = 1 ]; then echo "dry run: $CHANGES change(s) would be made"; else echo "done: $CHANGES change(s) made"; fi

@@ -75,6 +75,6 @@ def test_the_top_level_reads_as_the_system():
     names = {p.name for p in PACKAGE.iterdir() if not p.name.startswith(("_", "."))}
     packages = {n for n in names if (PACKAGE / n / "__init__.py").exists()}
     assert packages == {"dcc", "journal", "printing", "sync", "keys", "devices", "web", "hub", "commands",
-                        "benchmarks", "util"}
+                        "benchmarks", "util", "batch", "reference"}
     assert names - packages == {"cli.py", "config.py", "errors.py", "settings.py", "runtime.py", "issue.py",
                                 "clock_trust.py", "health.py"}

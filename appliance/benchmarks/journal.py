@@ -28,6 +28,7 @@ from appliance.devices.clock import SystemClock
 from appliance.devices.pkcs11_signer import Pkcs11Signer
 from appliance.devices.signer import SoftwareSigner
 from appliance.issue import Issuer
+from appliance.journal.heads import head_message
 from appliance.journal.journal import Journal
 from appliance.keys import softtokens
 
@@ -77,8 +78,18 @@ def _timed_ms(fn) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def _issue_times(config, signer, n: int) -> tuple[list[float], float]:
-    """Per-certificate times of ``n`` issues, then certificates/s of 4 threads sharing the Issuer."""
+def _head_sign_times(signer, n: int) -> list[float]:
+    """The signed journal head each commit adds: one journal-key signature (finding 2 of issue 11)."""
+    journal_signer = getattr(signer, "journal_signer", None)
+    if journal_signer is None:
+        return []
+    message = head_message("bench", 1, "0" * 64, "2026-11-28T10:00:00Z")
+    return [_timed_ms(lambda: journal_signer.sign(message)) for _ in range(n)]
+
+
+def _issue_times(config, signer, n: int) -> tuple[list[float], float, list[float]]:
+    """Per-certificate times of ``n`` issues, certificates/s of 4 threads sharing the Issuer, and
+    the time of the head signature inside each commit."""
     state = Path(config.state_dir)
     flag = state / "ntp-synchronized"
     flag.touch()  # the benchmark measures issuing, not clock policy
@@ -94,10 +105,10 @@ def _issue_times(config, signer, n: int) -> tuple[list[float], float]:
         threads = [threading.Thread(target=lambda: [issuer.issue(req, operator="t") for _ in range(n // 4)])
                    for _ in range(4)]
         t_threads = _timed_ms(lambda: ([t.start() for t in threads], [t.join() for t in threads]))
-    return times, 4 * (n // 4) / (t_threads / 1000)
+    return times, 4 * (n // 4) / (t_threads / 1000), _head_sign_times(signer, n)
 
 
-def softhsm_issue_worker(env: dict, overrides: dict, state_dir: str, n: int) -> tuple[list[float], float]:
+def softhsm_issue_worker(env: dict, overrides: dict, state_dir: str, n: int) -> tuple[list[float], float, list[float]]:
     """In a spawned process (a PKCS#11 module must not be forked): issue with the SoftHSM key."""
     os.environ.update(env)  # before the PKCS#11 module is loaded (when the signer is built)
     config = load_config(env={}, overrides=overrides, state_dir=state_dir)
@@ -108,8 +119,10 @@ def softhsm_issue_worker(env: dict, overrides: dict, state_dir: str, n: int) -> 
         signer.close()
 
 
-def _issue_rows(name: str, times: list[float], per_s: float) -> list[tuple[str, str, str]]:
+def _issue_rows(name: str, times: list[float], per_s: float, head: list[float]) -> list[tuple[str, str, str]]:
     return [
+        (f"signed journal head per commit p50 ({name}, included above)",
+         f"{percentile(head, 50):.2f} ms" if head else "no journal key", "-"),
         (f"issue end-to-end p50 ({name}, incl. commit)", f"{percentile(times, 50):.2f} ms", "<= 10 ms"),
         (f"issue end-to-end p95 ({name}, incl. commit)", f"{percentile(times, 95):.2f} ms", "-"),
         (f"issue throughput, 4 threads on one Issuer ({name})", f"{per_s:.0f} /s", "-"),
@@ -123,8 +136,8 @@ def _softhsm_rows(ctx, n: int) -> list[tuple[str, str, str]]:
         state = ctx.tmp / "softhsm-state"
         state.mkdir()
         signers.in_spawned(signers.provision_token, tok.env, tok.config_overrides(), str(state))
-        times, per_s = signers.in_spawned(softhsm_issue_worker, tok.env, tok.config_overrides(), str(state), n)
-    return _issue_rows("SoftHSM2 key", times, per_s)
+        times, per_s, head = signers.in_spawned(softhsm_issue_worker, tok.env, tok.config_overrides(), str(state), n)
+    return _issue_rows("SoftHSM2 key", times, per_s, head)
 
 
 def run(ctx) -> list[tuple[str, str, str]]:

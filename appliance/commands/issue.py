@@ -20,6 +20,7 @@ from appliance.devices.clock import SystemClock
 from appliance.devices.signer import build_signer
 from appliance.errors import InvalidInput, UsageError
 from appliance.config import load_config
+from appliance.reference import installed
 from appliance.dcc import model
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,48 @@ def read_input(path: str) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput({"--input": f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"}) from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_pairs)
     except json.JSONDecodeError as exc:
         raise InvalidInput({"--input": f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"}) from None
+    except RecursionError:
+        raise InvalidInput({"--input": "is nested too deeply to be certificate input; "
+                                       "give one object with the person's fields and one event section"}) from None
+    twice = _first_duplicate(data)
+    if twice is not None:
+        where, key = twice
+        raise InvalidInput({"--input": f'the key "{key[:40]}" appears twice{where}; keep only one of them'})
     if not isinstance(data, dict):
         raise InvalidInput({"--input": "must hold one JSON object with the person and event fields"})
     return data
 
+
+
+class _Duplicated(dict):
+    """A JSON object that had a key twice (:func:`read_input` refuses it, naming the key)."""
+
+    duplicate = ""
+
+
+def _pairs(pairs: list) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out and not isinstance(out, _Duplicated):
+            out = _Duplicated(out)
+            out.duplicate = key
+        out[key] = value
+    return out
+
+
+def _first_duplicate(data) -> tuple[str, str] | None:
+    """``(" in \"section\"", key)`` of the first object with a key twice, breadth first; else None."""
+    todo = [("", data)]
+    while todo:
+        path, node = todo.pop(0)
+        if isinstance(node, _Duplicated):
+            return (f' in "{path[:60]}"' if path else " at the top level"), node.duplicate
+        children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        todo += [(f"{path}.{k}" if path else str(k), v) for k, v in children]
+    return None
 
 
 def run(args) -> int:
@@ -78,7 +114,8 @@ def run(args) -> int:
     data = read_input(args.input)
     config = load_config()
     clock = SystemClock()
-    req = form.parse_input(data, type=args.type, device=config.device, now=clock.now())
+    req = form.parse_input(data, type=args.type, device=config.device, now=clock.now(),
+                           valuesets=installed.current_valuesets(config.state_dir))  # installed reference data
     signer = build_signer(config)
     with Journal.open(config.state_dir / "journal.sqlite") as journal:
         issuer = Issuer(config=config, signer=signer, journal=journal, clock=clock)

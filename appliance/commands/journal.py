@@ -1,19 +1,26 @@
 """``appliance journal verify | export --since SEQ --out FILE | purge``.
 
-- ``verify``: checks the whole hash chain; exit 0 "chain ok, N entries", exit 1
-  "broken at seq N: reason".
+- ``verify``: checks the whole hash chain and the newest signed head (the journal key), the
+  hub's cursor and, with ``[journal] tpm_counter``, the TPM counter; exit 0 "chain ok, N
+  entries" (plus what the device cannot check itself), exit 1 "broken at seq N: reason" or
+  "journal cut or rewritten: reason".
 - ``export``: the entries after SEQ as batches of ``[sync] batch_size`` entries,
   each signed with the device key (:func:`appliance.batch.sign_batch`) and
   concatenated, written atomically, for carrying to the hub on a USB stick
   (``appliance hub import FILE``). Nothing personal is in it.
 - ``purge``: removes personal data older than ``[journal] retention_days``.
 - ``confirm-clock``: an admin confirms the system time for this boot (needed when
-  the clock is neither NTP-synchronised nor backed by a battery clock).
+  the clock is neither NTP-synchronised nor backed by a battery clock, or far past the
+  newest entry).
+- ``correct-clock``: after a wrong, later clock, once the clock is right again: journals a
+  ``clock_corrected`` entry naming the entries made with the wrong time (the hub flags their
+  certificates) and lets issuing go on from the correct time.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from appliance.commands.issue import operator_name
@@ -21,7 +28,8 @@ from appliance.sync.batches import sign_batch
 from appliance.util.atomic import write_atomic
 from appliance.devices.clock import SystemClock
 from appliance.devices.signer import build_signer
-from appliance.errors import JournalCorrupt, UsageError
+from appliance.devices.tpm_counter import TpmCounter
+from appliance.errors import ApplianceError, JournalCorrupt, UsageError
 from appliance.config import load_config
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,11 @@ def register(sub) -> None:
                                     "holds until the next reboot; a time earlier than the newest journal entry "
                                     "or the release date is refused all the same.")
     c.set_defaults(func=run_confirm_clock)
+    k = jsub.add_parser("correct-clock", help="after a wrong, later clock: record the bad interval, issue on",
+                        description="Set the clock to the correct time first. Journals a clock_corrected entry "
+                                    "naming the entries stamped with the wrong, later time; the hub flags their "
+                                    "certificates so the central office can revoke and re-issue them.")
+    k.set_defaults(func=run_correct_clock)
 
 
 def _open(config, *, create: bool = False):
@@ -55,15 +68,40 @@ def _open(config, *, create: bool = False):
     return Journal.open(config.state_dir / JOURNAL_FILE, create=create)
 
 
-def run_verify(args) -> int:
+def _integrity(config, journal):
+    from appliance.journal import integrity  # lazy: cbor2 and cryptography, only for 'verify'
 
-    with _open(load_config()) as journal:
+    try:
+        signer = build_signer(config)
+    except ApplianceError as exc:
+        return integrity.Report(notes=[f"the signed heads were not checked: {exc}"])
+    try:
+        counter = TpmCounter(config.journal.tpm_counter, tcti=config.journal.tpm_tcti) \
+            if config.journal.tpm_counter else None
+        return integrity.check(journal, getattr(signer, "journal_signer", None), config.device.id, counter=counter)
+    finally:
+        getattr(signer, "close", lambda: None)()
+
+
+def run_verify(args) -> int:
+    config = load_config()
+    with _open(config) as journal:
         broken = journal.verify()
         count = journal.last_seq()
+        report = _integrity(config, journal)
     if broken:
         print(f"broken at seq {broken[0]}: {broken[1]}")
         return 1
+    if report.problems:
+        for problem in report.problems:
+            print(f"journal cut or rewritten: {problem}")
+        return 1
     print(f"chain ok, {count} entries")
+    if report.head is not None:  # stdout stays the one line scripts read; the details go to stderr
+        print(f"signed head ok: seq {report.head['seq']} signed at {report.head['time']} by the journal key",
+              file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 
@@ -109,4 +147,18 @@ def run_confirm_clock(args) -> int:
         issuer = Issuer(config=config, signer=build_signer(config), journal=journal, clock=SystemClock())
         entry = issuer.confirm_clock(operator=operator_name())
     print(f"clock confirmed at {entry['time']} for this boot (journal seq {entry['seq']})")
+    return 0
+
+
+def run_correct_clock(args) -> int:
+    from appliance.issue import Issuer  # lazy: loads jsonschema and sqlite3, ~57 ms on every command
+
+    config = load_config()
+    with _open(config) as journal:
+        issuer = Issuer(config=config, signer=build_signer(config), journal=journal, clock=SystemClock())
+        entry = issuer.correct_clock(operator=operator_name())
+    data = entry["data"]
+    print(f"clock corrected to {data['corrected_to']} (journal seq {entry['seq']}): {data['entries']} entries "
+          f"(seq {data['bad_from_seq']} to {data['bad_until_seq']}, stamped {data['bad_from']} to "
+          f"{data['bad_until']}) carry the wrong time; the hub flags their certificates for re-issue")
     return 0

@@ -116,7 +116,22 @@ def _with_token(fn):
         token.release()
 
 
+def _journal_key_and_counter(config, token, key_label) -> None:
+    """The journal key beside the DCC key, and the TPM counter of ``[journal] tpm_counter``."""
+    if _provision().ensure_journal_key(token, key_label):
+        print(f"made the journal key {key_label + '-journal'!r} on token {token.label!r} "
+              "(signs the journal's heads, never certificates)")
+    if config.journal.tpm_counter:
+        from appliance.devices.tpm_counter import TpmCounter  # lazy: only devices with a TPM counter
+
+        if TpmCounter(config.journal.tpm_counter, tcti=config.journal.tpm_tcti).define():
+            print(f"defined the TPM NV counter {config.journal.tpm_counter} for the journal")
+
+
 def run_keygen(args: argparse.Namespace) -> int:
+    if not args.rotate:
+        _with_token(_journal_key_and_counter)   # a session of its own (see keys.provision.keygen)
+
     def step(config, token, key_label):
         result = _provision().keygen(token, key_label, rotate=args.rotate, confirm=_confirmer(args.yes))
         if not result["created"]:

@@ -1,25 +1,32 @@
 """``appliance serve [--host H] [--port P]``: the tablet UI.
 
-Plain HTTP (waitress) only on a loopback address, for development and tests.
-On any other address ``[web] tls_cert`` and ``tls_key`` must be set, and the UI
-is served over HTTPS by cheroot's WSGI server with its built-in TLS adapter
-(waitress has no TLS of its own). Also starts the print worker and the GPIO
-status panel. ``--port 0`` picks a free port; the first line on stdout says
-where it listens.
+Plain HTTP (waitress) only on a loopback address: in production behind nginx, which terminates
+TLS and buffers slow clients (``provisioning/nginx/appliance.conf``, ``[web] behind_proxy``), and
+for ``make demo``. Request bodies over the app's limit are refused before they are read, and
+nothing is spooled to temporary files. On any other address ``[web] tls_cert`` and ``tls_key``
+must be set, and the UI is served over HTTPS by cheroot's WSGI server (development only: eight
+threads that slow clients can hold). Also starts the print worker and the GPIO status panel.
+``--port 0`` picks a free port; the first line on stdout says where it listens. On a full disk it
+stops at once and says which disk to free.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
+import shutil
 import signal
+from pathlib import Path
 
-from appliance.errors import ConfigError, UsageError
+from appliance.errors import ConfigError, DiskFull, UsageError
 from appliance.config import load_config
 
 log = logging.getLogger(__name__)
 
 THREADS = 8
+MIN_FREE_BYTES = 1 << 20         #: below this the state disk counts as full at start-up
+BUFFER_BYTES = 4 << 20           #: waitress keeps request and response buffers up to this in memory
 
 
 def register(subparsers) -> None:
@@ -51,26 +58,72 @@ def run(args) -> int:
     if not tls and not is_loopback(host):
         raise ConfigError(f"{config.source}: refusing plain HTTP on {host}: set [web] tls_cert and tls_key "
                           "(made at provisioning), or listen on 127.0.0.1")
-    devices = build_services(config)
+    _check_disk(Path(config.state_dir))
     try:
-        app = create_app(config, devices)
-        devices.start()
+        devices = build_services(config)
+    except OSError as exc:
+        raise _disk_full(Path(config.state_dir), exc) from None
+    try:
+        try:
+            app = create_app(config, devices)
+            devices.start()
+        except OSError as exc:
+            raise _disk_full(Path(config.state_dir), exc) from None
         if tls:
             _serve_tls(app, host, port, config.web.tls_cert, config.web.tls_key)
         else:
-            _serve_plain(app, host, port)
+            _serve_plain(app, host, port, behind_proxy=config.web.behind_proxy)
     finally:
         devices.close()
     return 0
+
+
+def _free_bytes(state: Path) -> int:
+    here = state
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    return shutil.disk_usage(here).free
+
+
+def _full_message(state: Path) -> str:
+    free = _free_bytes(state)
+    return (f"no space left on the disk of the state directory {state} ({free // 1024} KB free): free space "
+            f"on that disk (old receipts in {state}/receipts, exports, logs), then start the service again")
+
+
+def _check_disk(state: Path) -> None:
+    if _free_bytes(state) < MIN_FREE_BYTES:
+        raise DiskFull(_full_message(state))
+
+
+def _disk_full(state: Path, exc: OSError) -> Exception:
+    """A full disk met while starting, as the one-line error; any other OSError as it is."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(_full_message(state))
+    return exc
 
 
 def _announce(scheme: str, host: str, port: int) -> None:
     print(f"serving on {scheme}://{host}:{port}", flush=True)
 
 
-def _serve_plain(app, host: str, port: int) -> None:
+def _proxy(behind_proxy: bool) -> dict:
+    """waitress's proxy settings: behind nginx, the tablet's address and scheme come from nginx's
+    X-Forwarded-For/-Proto, trusted only from 127.0.0.1 and one hop deep; otherwise such headers
+    are dropped (waitress's default)."""
+    if not behind_proxy:
+        return {"clear_untrusted_proxy_headers": True}
+    return {"trusted_proxy": "127.0.0.1", "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+            "clear_untrusted_proxy_headers": True}
+
+
+def _serve_plain(app, host: str, port: int, *, behind_proxy: bool = False) -> None:
     from waitress import create_server  # lazy: ~5 ms on every command, and only plain HTTP uses it
-    server = create_server(app, host=host, port=port, threads=THREADS, ident="appliance")
+    # bodies over the app's limit get a 413 before they are read; nothing is spooled to /tmp
+    server = create_server(app, host=host, port=port, threads=THREADS, ident="appliance",
+                           max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+                           inbuf_overflow=BUFFER_BYTES, outbuf_overflow=BUFFER_BYTES, **_proxy(behind_proxy))
     _announce("http", host, server.effective_port)
     signal.signal(signal.SIGTERM, lambda *_: server.close())
     try:

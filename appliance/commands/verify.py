@@ -3,7 +3,11 @@
 Prints the DESIGN.md JSON object with ``--json``, else a short summary. Exit 0
 valid, 1 invalid, 2 usage error (no argument, bad ``--at``, unreadable ``--dsc``).
 Without ``--dsc`` the device's own DSCs are trusted (``<state>/dsc.pem`` and
-``<state>/software-signer/dsc.pem``, when present).
+``<state>/software-signer/dsc.pem``, when present) and the DSCs of the installed trust list
+(``appliance reference import``). The installed value sets, revocations and business rules
+are used in either case: ``valuesets`` is its own check, ``revoked`` is true for a
+certificate on the revocation list (then it is invalid), and ``rules`` holds per country
+whether every business rule passed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from appliance.dcc.model import SECTIONS
 from appliance.errors import ApplianceError, UsageError
 from appliance.dcc.verify import verify
 from appliance.config import load_config
+from appliance.reference import installed
 
 DEVICE_DSCS = ("dsc.pem", "software-signer/dsc.pem")
 
@@ -79,8 +84,14 @@ def read_text(arg: str) -> str:
 
 def run(args) -> int:
     at = parse_at(args.at)
-    dscs = load_dscs(args.dsc) if args.dsc else device_dscs()
-    result = verify(read_text(args.hc1), dscs=dscs, at=at)
+    config = load_config()
+    ref = installed.load(config.state_dir)
+    dscs = load_dscs(args.dsc) if args.dsc else device_dscs() + ref.dscs()
+    countries = [config.device.country, *config.reference.destination_list(), *ref.rule_countries()]
+    result = verify(read_text(args.hc1), dscs=dscs, at=at, valuesets=ref.valuesets,
+                    revocations=ref.revocations if ref.folder else None,
+                    rules=ref.rules if ref.has_rules else None, rule_countries=countries,
+                    type_limits=None if args.dsc else ref.type_limits())
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -88,6 +99,8 @@ def run(args) -> int:
               + (f" from {result.issuer_country}" if result.issuer_country else ""))
         for problem in result.errors:
             print(f"  - {problem}")
+        for country, outcome in (result.rules or {}).items():
+            print(f"  rules {country}: {'passed' if outcome['passed'] else 'failed ' + ', '.join(outcome['failed'])}")
         if not dscs:
             print("  (no trusted DSC: pass --dsc FILE)")
     return 0 if result.valid else 1

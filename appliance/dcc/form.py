@@ -38,8 +38,9 @@ _DOB = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 class _Collector:
     """Collects field errors; each helper returns the typed value or None."""
 
-    def __init__(self) -> None:
+    def __init__(self, vs: "valuesets.ValueSets | None" = None) -> None:
         self.errors: dict[str, str] = {}
+        self.vs = vs or valuesets.load()  #: the value sets in force (installed reference data or packaged)
 
     def fail(self, path: str, message: str) -> None:
         self.errors.setdefault(path, message)
@@ -105,13 +106,14 @@ class _Collector:
         value = value.strip()
         if aliases and value.lower() in aliases:
             return aliases[value.lower()]
-        vs = valuesets.load()
+        vs = self.vs
         if vs.is_active(valueset, value):
             return value
         if vs.is_valid(valueset, value):
             self.fail(path, f"is a deprecated code that may no longer be issued; {hint}")
         else:
-            self.fail(path, f"is not allowed; {hint}")
+            self.fail(path, f"is in no installed RAT device list (test-manf of {vs.dates.get(valueset, '?')}); {hint}"
+                      if valueset == "test-manf" else f"is not allowed; {hint}")
         return None
 
 
@@ -179,6 +181,21 @@ def _sample_time(c: _Collector, raw: Mapping, path: str) -> datetime | None:
         return None
 
 
+def _centre(c: _Collector, raw: Mapping, path: str, device: "DeviceSection") -> str | None:
+    """The test centre, picked by its id (or name) from ``[device] centres``: its name (the DCC's tc)."""
+    value = c.text(raw, "centre", path, required=False)
+    if value is None:
+        return None
+    centres = device.centre_map()
+    if value in centres:
+        return centres[value]
+    if value in centres.values():
+        return value
+    c.fail(path, ("pick one of this device's test centres: " + ", ".join(centres)) if centres else
+           "this device has no test centres configured ([device] centres); leave it empty")
+    return None
+
+
 def _event(c: _Collector, kind: str, raw: Mapping, device: "DeviceSection") -> dict[str, Any]:
     p: Callable[[str], str] = lambda key: field_path(kind, key)  # noqa: E731
     event: dict[str, Any] = {}
@@ -197,7 +214,7 @@ def _event(c: _Collector, kind: str, raw: Mapping, device: "DeviceSection") -> d
         event["sample_time"] = _sample_time(c, raw, p("sample_time"))
         event["result"] = c.code(raw, "result", p("result"), "test-result",
                                  "use negative (not_detected) or its code 260415000", aliases=RESULTS)
-        event["centre"] = c.text(raw, "centre", p("centre"), required=False)
+        event["centre"] = _centre(c, raw, p("centre"), device)
     else:
         event["first_positive"] = c.day(raw, "first_positive", p("first_positive"))
         event["valid_from"] = c.day(raw, "valid_from", p("valid_from"))
@@ -235,15 +252,17 @@ def _structure(c: _Collector, data: Any, kind: str) -> Mapping | None:
     return raw
 
 
-def parse_input(data: Mapping, *, type: str, device: "DeviceSection", now: datetime) -> IssueRequest:
+def parse_input(data: Mapping, *, type: str, device: "DeviceSection", now: datetime,
+                valuesets: "valuesets.ValueSets | None" = None) -> IssueRequest:
     """Check and type the input JSON for a certificate of ``type`` ("v", "t" or "r").
 
-    Country and issuer default to ``[device]``. Raises :class:`InvalidInput` with
-    every problem found, keyed by input path.
+    Country and issuer default to ``[device]``; codes are checked against ``valuesets``
+    (the installed reference data's, default the packaged ones). Raises :class:`InvalidInput`
+    with every problem found, keyed by input path.
     """
     if type not in SECTIONS:
         raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
-    c = _Collector()
+    c = _Collector(valuesets)
     raw = _structure(c, data, type)
     if raw is None:
         raise InvalidInput(c.errors)

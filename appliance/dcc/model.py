@@ -55,9 +55,10 @@ DERIVED: dict[str, dict[str, str]] = {
 #: event: the same for the next person, so the tablet keeps them as the next form's defaults.
 CENTRE_FIELDS = ("product", "country", "issuer", "test_type", "test_name", "test_device", "centre")
 #: Per type: the DCC keys of the non-personal facts an ``issued`` journal entry keeps
-#: (the hub's statistics).
+#: (the hub's statistics). Coded values only: free text (``tc``, ``nm``, ``is``) is never
+#: synced; the issuer adds the test centre's configured id instead of ``tc``.
 FACTS = {"v": ("tg", "vp", "mp", "ma", "dn", "sd", "co"),
-         "t": ("tg", "tt", "ma", "tr", "tc", "co"),
+         "t": ("tg", "tt", "ma", "tr", "co"),
          "r": ("tg", "co")}
 
 _FIELD_OF_KEY = {t: {**{k: f for f, k in EVENT_KEYS[t].items()}, **DERIVED[t]} for t in TYPES}

@@ -77,14 +77,16 @@ def format_sc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_dcc(req: IssueRequest, *, uvci: str, schema_version: str) -> dict:
-    """The DCC payload for ``req``: ``ver``, ``nam``, ``dob`` and exactly one of v/t/r."""
+def build_dcc(req: IssueRequest, *, uvci: str, schema_version: str,
+              vs: "valuesets.ValueSets | None" = None) -> dict:
+    """The DCC payload for ``req``: ``ver``, ``nam``, ``dob`` and exactly one of v/t/r
+    (``vs``: the value sets in force, default the packaged ones)."""
     p, e = req.person, req.event
     nam = {k: _nfc(v) for k, v in (("fn", p.family_name), ("fnt", p.family_name_std),
                                    ("gn", p.given_name), ("gnt", p.given_name_std)) if v}
     common = {"co": e["country"], "is": _nfc(e["issuer"]), "ci": uvci}
     if req.type == "v":
-        vp, ma = valuesets.load().vaccine_encoding(e["product"])
+        vp, ma = (vs or valuesets.load()).vaccine_encoding(e["product"])
         entry = {"tg": DISEASE, "vp": vp, "mp": e["product"], "ma": ma, "dn": e["dose_number"],
                  "sd": e["total_doses"], "dt": e["date"].isoformat(), **common}
     elif req.type == "t":
@@ -171,12 +173,13 @@ def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: da
         fr, df, du = event.get("first_positive"), event.get("valid_from"), event.get("valid_until")
         event_day("first_positive", TEST_START, "the first positive test")
         if isinstance(fr, date):
-            if isinstance(df, date) and df < fr + timedelta(days=RECOVERY_VALID_FROM_DAYS):
+            earliest, latest = _days_after(fr, RECOVERY_VALID_FROM_DAYS), _days_after(fr, RECOVERY_MAX_DAYS)
+            if isinstance(df, date) and df < earliest:
                 errors[f"{sec}.valid_from"] = (f"must be at least {RECOVERY_VALID_FROM_DAYS} days after the first "
-                                               f"positive test ({(fr + timedelta(days=RECOVERY_VALID_FROM_DAYS)).isoformat()} or later)")
-            if isinstance(du, date) and du > fr + timedelta(days=RECOVERY_MAX_DAYS):
+                                               f"positive test ({earliest.isoformat()} or later)")
+            if isinstance(du, date) and du > latest:
                 errors[f"{sec}.valid_until"] = (f"must be at most {RECOVERY_MAX_DAYS} days after the first positive "
-                                                f"test ({(fr + timedelta(days=RECOVERY_MAX_DAYS)).isoformat()} or earlier)")
+                                                f"test ({latest.isoformat()} or earlier)")
         if isinstance(df, date) and isinstance(du, date) and df >= du and f"{sec}.valid_until" not in errors:
             errors[f"{sec}.valid_until"] = "must be after valid from"
         if isinstance(du, date) and du < now.astimezone(timezone.utc).date() and f"{sec}.valid_until" not in errors:
@@ -185,6 +188,15 @@ def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: da
 
 
 # ---------------------------------------------------------------- validate a built DCC
+
+def _days_after(day: date, days: int) -> date:
+    """``day + days``, at most ``date.max`` (a first positive test of 9999-12-31 is a field error
+    for being in the future, not an OverflowError)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max
+
 
 def _parse_day(value: Any) -> date | None:
     try:
@@ -212,14 +224,15 @@ def _event_from_dcc(kind: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     return event
 
 
-def validate_dcc(dcc: dict, *, now: datetime) -> None:
-    """Schema + value sets (RAT devices strictly) + plausibility; raises InvalidInput keyed by input path."""
+def validate_dcc(dcc: dict, *, now: datetime, vs: "valuesets.ValueSets | None" = None) -> None:
+    """Schema + value sets ``vs`` (default the packaged ones; RAT devices strictly) + plausibility;
+    raises InvalidInput keyed by input path."""
     errors: dict[str, str] = {}
 
     def add(path: str, message: str) -> None:
         errors[path] = f"{errors[path]}; {message}" if path in errors else message
 
-    for path, message in schema.schema_errors(dcc) + schema.valueset_errors(dcc, strict_test_manf=True):
+    for path, message in schema.schema_errors(dcc) + schema.valueset_errors(dcc, strict_test_manf=True, vs=vs):
         add(input_path(path), message)
     if isinstance(dcc, dict):
         kind = type_of(dcc)

@@ -151,11 +151,13 @@ VALUESET_FIELDS: dict[str, dict[str, str]] = {
 }
 
 
-def valueset_errors(dcc: object, *, strict_test_manf: bool = False) -> list[tuple[tuple, str]]:
-    """``[(path tuple, message)]`` for codes that are not in their value set."""
+def valueset_errors(dcc: object, *, strict_test_manf: bool = False,
+                    vs: "valuesets.ValueSets | None" = None) -> list[tuple[tuple, str]]:
+    """``[(path tuple, message)]`` for codes that are not in their value set (``vs``: e.g. the
+    installed reference data's value sets; default the packaged ones)."""
     if not isinstance(dcc, dict):
         return []
-    vs = valuesets.load()
+    vs = vs or valuesets.load()
     out: list[tuple[tuple, str]] = []
     for group, fields in VALUESET_FIELDS.items():
         entries = dcc.get(group)
@@ -174,9 +176,10 @@ def valueset_errors(dcc: object, *, strict_test_manf: bool = False) -> list[tupl
     return out
 
 
-def check_valuesets(dcc: object, *, strict_test_manf: bool = False) -> list[str]:
+def check_valuesets(dcc: object, *, strict_test_manf: bool = False,
+                    vs: "valuesets.ValueSets | None" = None) -> list[str]:
     """Value-set violations as ``"path: message"`` strings; empty means every code is known."""
-    return [f"{path_text(p)}: {m}" for p, m in valueset_errors(dcc, strict_test_manf=strict_test_manf)]
+    return [f"{path_text(p)}: {m}" for p, m in valueset_errors(dcc, strict_test_manf=strict_test_manf, vs=vs)]
 
 
 __all__ = ["validate", "check_valuesets", "schema_errors", "valueset_errors", "path_text",

@@ -1,6 +1,7 @@
 """The EU DCC value sets (release 2.12.0), packaged in ``appliance/data/valuesets``.
 
-``load()`` reads them once (cached) and returns a :class:`ValueSets` that answers
+``load()`` reads them once (cached; ``load(directory)`` lays an installed reference-data
+value-set folder over them, :func:`build` does so for documents in memory) and returns a :class:`ValueSets` that answers
 "is this code allowed", "what do staff see for it" (English or German) and
 "which vp/ma go with this vaccine product".
 
@@ -22,6 +23,7 @@ import json
 import logging
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Mapping
 
 from appliance.errors import InvalidInput
@@ -88,11 +90,18 @@ class ValueSets:
     """All packaged value sets; build with :func:`load`."""
 
     def __init__(self, sets: dict[str, dict[str, Entry]], encoding: dict[str, tuple[str, str]],
-                 dates: dict[str, str], german_countries: Mapping[str, str]):
+                 dates: dict[str, str], german_countries: Mapping[str, str],
+                 ids: Mapping[str, str] | None = None, source: str = "packaged"):
         self._sets = sets
         self._encoding = encoding
         self.dates = dates  #: value-set name -> valueSetDate
         self._de_countries = german_countries
+        self.ids = dict(ids or {})  #: value-set name -> valueSetId (the id business rules use)
+        self.source = source        #: "packaged", or the installed reference-data directory
+
+    def external(self) -> dict[str, list[str]]:
+        """The ``external.valueSets`` of the business rules: valueSetId -> every code."""
+        return {self.ids.get(name, name): sorted(codes) for name, codes in self._sets.items()}
 
     @property
     def names(self) -> list[str]:
@@ -167,16 +176,49 @@ def _encoding(doc: dict, prophylaxis: dict[str, Entry]) -> dict[str, tuple[str, 
     return out
 
 
+ENCODING_FILE = "vaccine-encoding-instructions.json"
+
+
 @functools.cache
-def load() -> ValueSets:
-    """Read the packaged value sets once."""
+def _packaged_documents() -> dict[str, dict]:
+    """The packaged documents by value-set name (plus ``vaccine-encoding-instructions``)."""
+    docs = {name: _read(filename) for name, filename in FILES.items()}
+    docs["vaccine-encoding-instructions"] = _read(ENCODING_FILE)
+    return docs
+
+
+def build(overrides: Mapping[str, dict] | None = None, *, source: str = "packaged") -> ValueSets:
+    """The packaged value sets with ``overrides`` (valueSetId -> value-set document, e.g. from an
+    installed reference-data bundle) in place of the packaged set of the same id. Documents
+    with an id the package does not know are kept for the business rules' ``external``."""
+    docs = dict(_packaged_documents())
+    names_by_id = {doc.get("valueSetId", name): name for name, doc in docs.items()}
+    for set_id, doc in (overrides or {}).items():
+        docs[names_by_id.get(set_id, set_id)] = doc
     sets: dict[str, dict[str, Entry]] = {}
     dates: dict[str, str] = {}
-    for name, filename in FILES.items():
-        doc = _read(filename)
+    ids: dict[str, str] = {}
+    for name, doc in docs.items():
+        if name == "vaccine-encoding-instructions":
+            continue
         dates[name] = doc.get("valueSetDate", "")
+        ids[name] = doc.get("valueSetId", name)
         sets[name] = {code: Entry(code, v.get("display", code), bool(v.get("active", True)))
                       for code, v in doc["valueSetValues"].items()}
-    encoding = _encoding(_read("vaccine-encoding-instructions.json"), sets["vaccine-prophylaxis"])
-    log.debug("loaded %d value sets", len(sets))
-    return ValueSets(sets, encoding, dates, _german_countries())
+    encoding = _encoding(docs["vaccine-encoding-instructions"], sets["vaccine-prophylaxis"])
+    log.debug("built %d value sets (%s)", len(sets), source)
+    return ValueSets(sets, encoding, dates, _german_countries(), ids, source)
+
+
+@functools.cache
+def load(directory: str | None = None) -> ValueSets:
+    """The packaged value sets, read once; with ``directory`` (an installed reference-data
+    value-set folder: one ``<valueSetId>.json`` per set, never changed once installed) the
+    sets found there replace the packaged ones of the same id."""
+    if directory is None:
+        return build()
+    overrides = {}
+    for path in sorted(Path(directory).glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        overrides[doc.get("valueSetId", path.stem)] = doc
+    return build(overrides, source=str(directory))

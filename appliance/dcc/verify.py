@@ -23,23 +23,23 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Sequence
 
-import cbor2
 from cryptography import x509
 
 from appliance.dcc import base45, dsc
 from appliance.dcc.cose import ES256, PS256, CoseSign1, parse_cose, verify_signature
 from appliance.dcc.encode import HC1_PREFIX
-from appliance.dcc.model import SECTIONS, TYPES
+from appliance.dcc.claims import CWT_EXP, CWT_HCERT, CWT_IAT, CWT_ISS, Claims, _iso, dcc_type, jsonable, parse_claims
+from appliance.dcc.model import SECTIONS
+from appliance.dcc.payload_checks import check_schema, schema_problems, valueset_problems
 from appliance.errors import DecodeError
 from appliance.dcc.sign import sig_structure
 
 log = logging.getLogger(__name__)
 
-CHECKS = ("prefix", "base45", "zlib", "cose", "signature", "schema", "validity_period", "key_usage")
+CHECKS = ("prefix", "base45", "zlib", "cose", "signature", "schema", "valuesets", "validity_period", "key_usage")
 MAX_INFLATED = 256 * 1024  #: a DCC is under 2 KiB; refuse zlib bombs
-CWT_ISS, CWT_EXP, CWT_IAT, CWT_HCERT = 1, 4, 6, -260
 
 __all__ = ["verify", "VerifyResult", "Claims", "CoseSign1", "CHECKS",
            # the stages, in pipeline order (the conformance test drives these)
@@ -99,116 +99,6 @@ def check_signature(cose: CoseSign1, dscs: Sequence[x509.Certificate]) -> tuple[
                   f"({'ES256' if alg == ES256 else 'PS256'}); the certificate was altered or signed by another key"]
 
 
-@dataclass(frozen=True)
-class Claims:
-    """The CWT claims that matter: issuer country, iat, exp and the DCC payload."""
-
-    issuer_country: str | None
-    issued_at: datetime | None
-    expires_at: datetime | None
-    dcc: Any
-
-
-def _numeric_date(value: Any, name: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise DecodeError(f"cose: the CWT claim {name} is not a number")
-    try:
-        return datetime.fromtimestamp(value, tz=timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        raise DecodeError(f"cose: the CWT claim {name} is out of range") from None
-
-
-def parse_claims(payload: bytes) -> Claims:
-    """Decode the CWT payload ``{1: iss, 4: exp, 6: iat, -260: {1: dcc}}`` (floats and tag 0 tolerated)."""
-    try:
-        claims = cbor2.loads(payload)
-    except Exception as exc:  # noqa: BLE001 - any garbage is a decode failure
-        raise DecodeError(f"cose: the CWT payload is not valid CBOR ({type(exc).__name__})") from None
-    if not isinstance(claims, Mapping):
-        raise DecodeError("cose: the CWT payload is not a CBOR map")
-    hcert = claims.get(CWT_HCERT)
-    if not isinstance(hcert, Mapping) or 1 not in hcert:
-        raise DecodeError("cose: the CWT has no hcert claim (-260) with an eu_dcc_v1 (1) entry")
-    iss = claims.get(CWT_ISS)
-    return Claims(issuer_country=iss if isinstance(iss, str) else None,
-                  issued_at=_numeric_date(claims.get(CWT_IAT), "iat (6)"),
-                  expires_at=_numeric_date(claims.get(CWT_EXP), "exp (4)"),
-                  dcc=hcert[1])
-
-
-def _iso(value: datetime) -> str:
-    value = value.astimezone(timezone.utc)
-    return value.isoformat(timespec="microseconds" if value.microsecond else "seconds").replace("+00:00", "Z")
-
-
-def jsonable(value: Any) -> Any:
-    """The DCC as JSON types: tag-0 date-times back to RFC 3339 text, bytes to base64."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return _iso(value) if value.tzinfo else value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode()
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    tag_value = getattr(value, "value", None)  # CBORTag and friends
-    return jsonable(tag_value) if tag_value is not None else str(value)
-
-
-def dcc_type(dcc: Any) -> str | None:
-    """``"v"``, ``"t"`` or ``"r"`` when exactly one group is present, else ``None``."""
-    if not isinstance(dcc, dict):
-        return None
-    present = [t for t in TYPES if t in dcc]
-    return present[0] if len(present) == 1 else None
-
-
-#: ``format: date`` fields where real issuers put a full date-time (SG, BG, PL); the date part is checked.
-DATE_FIELDS = {"v": ("dt",), "r": ("fr", "df", "du")}
-
-
-def _dates_tolerated(dcc: dict) -> dict:
-    """A copy of the DCC whose date fields holding an RFC 3339 date-time keep only the date part."""
-    out = dict(dcc)
-    for group, fields in DATE_FIELDS.items():
-        entries = dcc.get(group)
-        if not isinstance(entries, list):
-            continue
-        out[group] = [{k: (v[:10] if k in fields and isinstance(v, str) and len(v) > 10 and v[10:11] in "Tt"
-                           else v) for k, v in e.items()} if isinstance(e, dict) else e for e in entries]
-    return out
-
-
-def schema_problems(dcc: Any) -> list[str]:
-    """The JSON schema 1.3.x (with format checks) and exactly one of v/t/r; empty = valid."""
-    from appliance.dcc import schema  # lazy: jsonschema costs ~70 ms, and the cli imports this for every command
-
-    if not isinstance(dcc, dict):
-        return ["schema: the payload is not a JSON object"]
-    problems = []
-    groups = [t for t in TYPES if t in dcc]
-    if len(groups) != 1:
-        problems.append(f"schema: a DCC holds exactly one of v, t or r; this one has {len(groups)}")
-    problems += [f"schema: {p}" for p in schema.validate(_dates_tolerated(dcc))]
-    return list(dict.fromkeys(problems))
-
-
-def valueset_problems(dcc: Any) -> list[str]:
-    """Codes outside the EU value sets (the schema itself does not check them); empty = all known."""
-    from appliance.dcc import schema  # lazy: jsonschema costs ~70 ms, and the cli imports this for every command
-
-    return [f"schema: {p}" for p in schema.check_valuesets(dcc)] if isinstance(dcc, dict) else []
-
-
-def check_schema(dcc: Any) -> list[str]:
-    """Everything wrong with the payload: schema, exactly one group, value sets; empty = valid."""
-    return schema_problems(dcc) + valueset_problems(dcc)
-
-
 dcc_types_allowed = dsc.dcc_types_allowed
 
 
@@ -232,8 +122,10 @@ def check_validity(claims: Claims, cert: x509.Certificate | None, at: datetime) 
     return problems
 
 
-def check_key_usage(type_: str | None, cert: x509.Certificate) -> list[str]:
-    """The DSC's DCC extended key usage (either OID form) must allow the type; none = any type."""
+def check_key_usage(type_: str | None, cert: x509.Certificate,
+                    limits: Mapping[bytes, frozenset] | None = None) -> list[str]:
+    """The DSC's DCC extended key usage (either OID form) must allow the type; none = any type.
+    ``limits`` (kid -> types, from an installed trust list) may narrow it further."""
     if type_ is None:
         return ["key_usage: the certificate type is unknown (needs exactly one of v, t, r)"]
     allowed = dcc_types_allowed(cert)
@@ -242,6 +134,10 @@ def check_key_usage(type_: str | None, cert: x509.Certificate) -> list[str]:
     if type_ not in allowed:
         names = ", ".join(SECTIONS[t] for t in sorted(allowed)) or "no DCC"
         return [f"key_usage: the DSC may sign {names} certificates, not {SECTIONS[type_]}"]
+    listed = (limits or {}).get(dsc.kid_of(cert))
+    if listed is not None and type_ not in listed:
+        names = ", ".join(SECTIONS[t] for t in sorted(listed))
+        return [f"key_usage: the trust list allows this DSC for {names} certificates, not {SECTIONS[type_]}"]
     return []
 
 
@@ -258,10 +154,13 @@ class VerifyResult:
     expires_at: datetime | None = None
     errors: list[str] = field(default_factory=list)
     certificate: x509.Certificate | None = None  #: the DSC whose key verified the signature
+    revoked: bool | None = None   #: None: no revocation list was given, or not reached
+    rules: dict | None = None     #: country -> {"passed", "failed"}; None: no rules given
+    reports: dict = field(default_factory=dict)  #: country -> RuleReport (per rule, with descriptions)
 
     @property
     def valid(self) -> bool:
-        return all(v is True for v in self.checks.values())
+        return all(v is True for v in self.checks.values()) and self.revoked is not True
 
     def to_json(self) -> dict:
         return {"valid": self.valid,
@@ -272,6 +171,7 @@ class VerifyResult:
                 "issuer_country": self.issuer_country,
                 "issued_at": _iso(self.issued_at) if self.issued_at else None,
                 "expires_at": _iso(self.expires_at) if self.expires_at else None,
+                "revoked": self.revoked, "rules": self.rules,
                 "errors": list(self.errors)}
 
     def _set(self, name: str, problems: list[str]) -> bool:
@@ -301,8 +201,15 @@ def _decode(cose_bytes: bytes) -> tuple[CoseSign1, Claims]:
     return cose, parse_claims(cose.payload)
 
 
-def verify(hc1: str, *, dscs: Sequence[x509.Certificate], at: datetime) -> VerifyResult:
-    """Verify an ``HC1:`` text against trusted DSCs at the instant ``at``. Never raises on bad input."""
+def verify(hc1: str, *, dscs: Sequence[x509.Certificate], at: datetime, valuesets=None, revocations=None,
+           rules: Sequence | None = None, rule_countries: Sequence[str] = (),
+           type_limits: Mapping[bytes, frozenset] | None = None) -> VerifyResult:
+    """Verify an ``HC1:`` text against trusted DSCs at the instant ``at``. Never raises on bad input.
+
+    Optional reference data: ``valuesets`` (a :class:`~appliance.dcc.valuesets.ValueSets`, default
+    the packaged ones), ``revocations`` (a :class:`~appliance.dcc.revocation.RevocationList`: sets
+    ``revoked``), ``rules`` (business rules of ``rule_countries``, or of every country they cover:
+    sets ``rules``) and ``type_limits`` (kid -> types an installed trust list allows)."""
     result = VerifyResult()
     text = _stage(result, "prefix", unprefix, hc1)
     data = None if text is None else _stage(result, "base45", b45, text)
@@ -329,10 +236,29 @@ def verify(hc1: str, *, dscs: Sequence[x509.Certificate], at: datetime) -> Verif
             result.errors.extend(problems[1:])
             raise DecodeError(problems[0])
 
+    body = result.payload if result.payload is not None else claims.dcc
     _stage(result, "signature", signature)
-    _stage(result, "schema", payload_check, check_schema, result.payload if result.payload is not None else claims.dcc)
+    _stage(result, "schema", payload_check, schema_problems, body)
+    _stage(result, "valuesets", payload_check, valueset_problems, body, valuesets)
     if result.certificate is not None:
         _stage(result, "validity_period", payload_check, check_validity, claims, result.certificate, at)
-        _stage(result, "key_usage", payload_check, check_key_usage, result.type, result.certificate)
+        _stage(result, "key_usage", payload_check, check_key_usage, result.type, result.certificate, type_limits)
+    if revocations is not None and result.type is not None:
+        result.revoked = _revoked(result, revocations, cose.signature)
+    if rules is not None and result.type is not None:
+        from appliance.dcc import acceptance  # lazy: the rules engine is needed only with installed rules
+
+        result.reports = acceptance.for_verifier(rules, result.payload, countries=rule_countries, at=at,
+                                                 valuesets=valuesets, iat=result.issued_at, exp=result.expires_at)
+        result.rules = {cc: acceptance.summary(r) for cc, r in result.reports.items()} \
+            if result.reports is not None else None
     log.debug("verified: valid=%s checks=%s", result.valid, result.checks)
     return result
+
+
+def _revoked(result: VerifyResult, revocations, signature: bytes) -> bool:
+    entry = (result.payload.get(result.type) or [{}])[0]
+    matched = revocations.matches_entry(entry, result.issuer_country, signature)
+    if matched:
+        result.errors.append(f"revoked: the certificate is on the revocation list ({', '.join(matched)})")
+    return bool(matched)

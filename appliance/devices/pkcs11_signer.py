@@ -37,6 +37,7 @@ DSC_FILE = "dsc.pem"
 PIN_CREDENTIAL = "pin"
 PENDING_SUFFIX = "-next"     #: label suffix of the key made by ``keygen --rotate``
 PREVIOUS_SUFFIX = "-prev"    #: label suffix the replaced key keeps after a rotation
+JOURNAL_SUFFIX = "-journal"  #: label suffix of the journal key (signs journal heads, never rotated)
 
 
 def parse_pkcs11_uri(uri: str) -> dict[str, str]:
@@ -87,6 +88,14 @@ def read_pin(section, env: dict[str, str] | None = None) -> tuple[str, str]:
         raise SignerUnavailable("no PIN configured: set [signer] pin_file, or LoadCredential=pin:FILE in the unit")
     path = candidates[0]
     try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = 0
+    if mode & 0o044:
+        raise SignerUnavailable(f"the PIN file {path} is readable by group or others (mode {mode & 0o777:04o}): "
+                                f"make it the service user's alone (chmod 600 {path}), then change the token's "
+                                "PIN, since others may have read it")
+    try:
         pin = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise SignerUnavailable(f"the PIN file {path} does not exist: create it (mode 0600) or fix [signer] pin_file") from None
@@ -119,6 +128,30 @@ def same_key(cert: x509.Certificate, pub: ec.EllipticCurvePublicKey | None) -> b
     return cert.public_key().public_bytes(*fmt) == pub.public_bytes(*fmt)
 
 
+class Pkcs11JournalSigner:
+    """The journal key ``<key_label>-journal`` on the token: signs journal heads, ES256, raw r||s."""
+
+    def __init__(self, token: Token, label: str):
+        key, public = token.private_key(label), token.public_key(label)
+        if key is None or public is None:
+            raise SignerUnavailable(f"token {token.label!r} has no journal key {label!r}: "
+                                    "run 'appliance provision keygen' (it adds the journal key)")
+        self._token, self.label, self._key = token, label, key
+        self._der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        self._kid = hashlib.sha256(self._der).digest()[:8]
+
+    @property
+    def kid(self) -> bytes:
+        return self._kid
+
+    @property
+    def public_key_der(self) -> bytes:
+        return self._der
+
+    def sign(self, message: bytes) -> bytes:
+        return self._token.sign_digest(self._key, hashlib.sha256(message).digest())
+
+
 class Pkcs11Signer:
     """ES256 on a token key; thread-safe (one lock per process and token).
 
@@ -135,6 +168,7 @@ class Pkcs11Signer:
         self._state_dir = Path(state_dir) if state_dir is not None else None
         self._lock = threading.Lock()
         self._closed = False
+        self._journal: Pkcs11JournalSigner | None = None
         self._stamp = self._dsc_stamp()
         try:
             self._load_key(certificate)
@@ -190,6 +224,13 @@ class Pkcs11Signer:
     @property
     def token(self) -> Token:
         return self._token
+
+    @property
+    def journal_signer(self) -> Pkcs11JournalSigner | None:
+        """The journal key on the same token, or None when it was never made (older devices)."""
+        if self._journal is None and self._token.has_key(self.key_label + JOURNAL_SUFFIX):
+            self._journal = Pkcs11JournalSigner(self._token, self.key_label + JOURNAL_SUFFIX)
+        return self._journal
 
     @property
     def kid(self) -> bytes:

@@ -36,10 +36,15 @@ log = logging.getLogger(__name__)
 
 PUBLIC_TEMPLATE = {A.VERIFY: False, A.ENCRYPT: True, A.WRAP: False}
 PRIVATE_TEMPLATE = {A.SENSITIVE: True, A.EXTRACTABLE: False, A.SIGN: True,
-                    A.DECRYPT: False, A.DERIVE: False, A.PRIVATE: True}
+                    A.DECRYPT: False, A.DERIVE: False, A.PRIVATE: True, A.COPYABLE: False}
+#: Keys that are never relabelled (the journal key) are also read-only: nobody can switch on
+#: CKA_DERIVE (ECDH with the key) later, not even with the user PIN. The DCC key stays
+#: modifiable because rotation renames it (CKA_LABEL), which SoftHSM2 refuses on a read-only object.
+READ_ONLY = {A.MODIFIABLE: False}
 SECURITY_ATTRIBUTES = {"sensitive": A.SENSITIVE, "always_sensitive": A.ALWAYS_SENSITIVE,
                        "extractable": A.EXTRACTABLE, "never_extractable": A.NEVER_EXTRACTABLE,
-                       "local": A.LOCAL, "sign": A.SIGN, "decrypt": A.DECRYPT, "derive": A.DERIVE}
+                       "local": A.LOCAL, "sign": A.SIGN, "decrypt": A.DECRYPT, "derive": A.DERIVE,
+                       "modifiable": A.MODIFIABLE, "copyable": A.COPYABLE}
 _PIN_WRONG = (px.PinIncorrect, px.PinInvalid, px.PinLenRange)
 
 _registry: dict[tuple[str, str], "Token"] = {}   # one session per (module, token) per process
@@ -156,8 +161,10 @@ class Token:
             raise SignerUnavailable(f"key {label!r} on token {self.label!r} is not an EC P-256 key")
         return key
 
-    def generate(self, label: str) -> ec.EllipticCurvePublicKey:
-        """A new P-256 key pair on the token: sensitive, never extractable, sign only."""
+    def generate(self, label: str, *, read_only: bool = False) -> ec.EllipticCurvePublicKey:
+        """A new P-256 key pair on the token: sensitive, never extractable, not copyable, sign
+        only; with ``read_only`` also CKA_MODIFIABLE=false (for keys that are never renamed)."""
+        private = {**PRIVATE_TEMPLATE, **(READ_ONLY if read_only else {})}
         key_id = hashlib.sha256(label.encode()).digest()[:8]
         with self.lock:
             self._check_pid()
@@ -166,7 +173,7 @@ class Token:
                     KeyType.EC, {A.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True)
                 params.generate_keypair(store=True, label=label, id=key_id,
                                         capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
-                                        public_template=PUBLIC_TEMPLATE, private_template=PRIVATE_TEMPLATE)
+                                        public_template=PUBLIC_TEMPLATE, private_template=private)
             except px.PKCS11Error as exc:
                 raise SignerUnavailable(f"token {self.label!r} could not generate a P-256 key "
                                         f"({type(exc).__name__}); is it write-protected or full?") from None

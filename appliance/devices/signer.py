@@ -7,10 +7,15 @@ the raw 64-byte ``r || s``.
 :class:`SoftwareSigner` keeps a P-256 key and a self-made DSC in
 ``<state>/software-signer/`` (mode 0600). It is for demos and tests only: the
 key is a file. Production uses :mod:`appliance.devices.pkcs11_signer`.
+
+Beside the DCC key it keeps the **journal key** (``journal-key.pem``), a second P-256
+key that signs journal heads only (:mod:`appliance.journal.heads`); ``journal_signer``
+is None when a signer has none.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -27,6 +32,9 @@ from appliance.devices.ports import Signer
 from appliance.errors import SignerUnavailable
 
 log = logging.getLogger(__name__)
+
+JOURNAL_KEY_FILE = "journal-key.pem"
+
 
 def der_to_raw(der: bytes, size: int = 32) -> bytes:
     """DER ECDSA signature -> fixed-width raw ``r || s`` as COSE wants it."""
@@ -58,27 +66,71 @@ def make_self_signed_dsc(key: ec.EllipticCurvePrivateKey, *, country: str, now: 
             .sign(key, hashes.SHA256()))
 
 
+def spki_der(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+class SoftwareJournalSigner:
+    """The journal key as a file (demo and tests): signs head messages, ES256, raw r||s."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey):
+        self._key = key
+        self._der = spki_der(key.public_key())
+        self._kid = hashlib.sha256(self._der).digest()[:8]
+
+    @property
+    def kid(self) -> bytes:
+        return self._kid
+
+    @property
+    def public_key_der(self) -> bytes:
+        return self._der
+
+    def sign(self, message: bytes) -> bytes:
+        return der_to_raw(self._key.sign(message, ec.ECDSA(hashes.SHA256())))
+
+
+def _load_ec_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise SignerUnavailable(f"cannot read the software key {path}: {exc}") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise SignerUnavailable(f"{path} is not an EC key")
+    return key
+
+
+def _new_key_file(path: Path) -> ec.EllipticCurvePrivateKey:
+    key = ec.generate_private_key(ec.SECP256R1())
+    _write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return key
+
+
 class SoftwareSigner:
     """ES256 with a P-256 key held in a file. DEMO ONLY: the key can be copied."""
 
-    def __init__(self, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate):
+    def __init__(self, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate,
+                 journal_key: ec.EllipticCurvePrivateKey | None = None):
         self._key = key
         self._cert = certificate
         self._kid = dsc.kid_of(certificate)
+        self._journal = SoftwareJournalSigner(journal_key) if journal_key is not None else None
 
     @classmethod
     def generate(cls, *, country: str = "DE", now: datetime | None = None, types: str = "vtr") -> "SoftwareSigner":
         """An in-memory signer with a fresh key and DSC (tests)."""
         now = now or datetime.now(timezone.utc)
         key = ec.generate_private_key(ec.SECP256R1())
-        return cls(key, make_self_signed_dsc(key, country=country, now=now, types=types))
+        return cls(key, make_self_signed_dsc(key, country=country, now=now, types=types),
+                   ec.generate_private_key(ec.SECP256R1()))
 
     @classmethod
     def open(cls, state_dir: Path, *, country: str = "DE", now: datetime | None = None,
              create: bool = True) -> "SoftwareSigner":
         """Load the key and DSC from ``<state_dir>/software-signer/``, making them on first use."""
         folder = Path(state_dir) / "software-signer"
-        key_path, cert_path = folder / "key.pem", folder / "dsc.pem"
+        key_path, cert_path, journal_path = folder / "key.pem", folder / "dsc.pem", folder / JOURNAL_KEY_FILE
         if not key_path.exists():
             if not create:
                 raise SignerUnavailable(f"no software key in {folder}; run 'appliance demo' or switch [signer] kind")
@@ -97,7 +149,14 @@ class SoftwareSigner:
             raise SignerUnavailable(f"cannot read the software key in {folder}: {exc}") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise SignerUnavailable(f"{key_path} is not an EC key")
-        return cls(key, cert)
+        if journal_path.exists():
+            journal_key = _load_ec_key(journal_path)
+        elif create:
+            log.warning("creating a SOFTWARE journal key in %s: demo use only", folder)
+            journal_key = _new_key_file(journal_path)
+        else:
+            journal_key = None
+        return cls(key, cert, journal_key)
 
     @property
     def kid(self) -> bytes:
@@ -109,6 +168,11 @@ class SoftwareSigner:
 
     def public_key(self) -> ec.EllipticCurvePublicKey:
         return self._key.public_key()
+
+    @property
+    def journal_signer(self) -> SoftwareJournalSigner | None:
+        """The journal key (signs journal heads, never certificates), or None."""
+        return self._journal
 
     def sign(self, to_be_signed: bytes) -> bytes:
         return der_to_raw(self._key.sign(to_be_signed, ec.ECDSA(hashes.SHA256())))

@@ -20,6 +20,8 @@ by creating a file that did not exist.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import sqlite3
@@ -29,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from appliance.journal import chain, migrations
+from appliance.journal import chain, heads, migrations
 from appliance.journal import sqlite as store
 from appliance.errors import JournalCorrupt, JournalError
 from appliance.util import wakeup
@@ -83,6 +85,8 @@ class Journal:
         self.path = path
         self._conn = conn
         self._lock = threading.RLock()
+        self._head_signer: tuple[heads.HeadSigner, str] | None = None
+        self._operator_secret: bytes | None = None
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -96,7 +100,10 @@ class Journal:
         if not path.exists():
             if not create:
                 raise JournalError(f"no journal at {path}; nothing has been issued on this device yet")
-            store.create(path, MAGIC)
+            try:
+                store.create(path, MAGIC)
+            except (OSError, sqlite3.OperationalError) as exc:
+                raise JournalError(f"cannot create the journal {path} ({_cause(exc)}); {_disk_hint(exc)}") from None
         elif path.stat().st_size == 0:
             raise JournalCorrupt(f"{path} is empty; the journal was lost or truncated. Issuing stays "
                                  "stopped: restore the file from backup or call the technician")
@@ -108,8 +115,7 @@ class Journal:
         except sqlite3.OperationalError as exc:  # permissions, locks, I/O: the file itself may be fine
             if conn is not None:
                 conn.close()
-            raise JournalError(f"cannot open the journal {path} ({exc}); check the file's permissions "
-                               "and the disk") from None
+            raise JournalError(f"cannot open the journal {path} ({exc}); {_disk_hint(exc)}") from None
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
@@ -140,12 +146,87 @@ class Journal:
     def journal_id(self) -> str:
         return self._meta("journal_id")
 
+    # ------------------------------------------------------------ signed heads
+    def bind_heads(self, signer: "heads.HeadSigner | None", device_id: str) -> None:
+        """From now on every commit also stores the new head signed by ``signer`` (the journal key)."""
+        with self._lock:
+            self._head_signer = (signer, device_id) if signer is not None else None
+
+    @property
+    def head_signer(self) -> "heads.HeadSigner | None":
+        return self._head_signer[0] if self._head_signer else None
+
+    def _store_head(self, seq: int, hash_: str, time: str) -> dict | None:
+        """Sign and store the head ``(seq, hash_)`` (inside the caller's transaction)."""
+        if self._head_signer is None:
+            return None
+        signer, device_id = self._head_signer
+        head = heads.sign_head(signer, device_id, seq, hash_, time)
+        self._conn.execute("INSERT OR REPLACE INTO heads (seq, hash, time, kid, sig) VALUES (?, ?, ?, ?, ?)",
+                           (head["seq"], head["hash"], head["time"], head["kid"], head["sig"]))
+        self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('heads_since', ?)", (str(seq),))
+        return head
+
+    def sign_head_now(self, *, now: datetime) -> dict | None:
+        """Sign the current head if the newest signed one is older (at every sync); the newest head."""
+        with self._lock:
+            newest, last = self.newest_head(), self.last_seq()
+            if self._head_signer is None or last == 0 or (newest is not None and newest["seq"] >= last):
+                return newest
+            with self._write():
+                row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+                return self._store_head(row[0], row[1], fmt_utc(now))
+
+    def newest_head(self) -> dict | None:
+        rows = self._read("SELECT seq, hash, time, kid, sig FROM heads ORDER BY seq DESC LIMIT 1")
+        return dict(zip(heads.HEAD_KEYS, rows[0])) if rows else None
+
+    def head_snapshot(self) -> tuple[int, int, dict | None]:
+        """``(last seq, hub's acknowledged seq, newest signed head)`` read in ONE statement, so a
+        commit or a sync by another process in between cannot make them disagree."""
+        row = self._read("SELECT (SELECT COALESCE(MAX(seq), 0) FROM entries), "
+                         "(SELECT value FROM sync_state WHERE key = 'acknowledged'), "
+                         "h.seq, h.hash, h.time, h.kid, h.sig FROM (SELECT 1) "
+                         "LEFT JOIN (SELECT * FROM heads ORDER BY seq DESC LIMIT 1) h")[0]
+        head = dict(zip(heads.HEAD_KEYS, row[2:])) if row[2] is not None else None
+        return row[0], int(row[1]) if row[1] is not None else 0, head
+
+    def heads_since(self) -> int | None:
+        """The seq of the first signed head ever stored (None: this journal never had one)."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'heads_since'")
+        return int(rows[0][0]) if rows else None
+
+    def entry_hash(self, seq: int) -> str | None:
+        rows = self._read("SELECT hash FROM entries WHERE seq = ?", (seq,))
+        return rows[0][0] if rows else None
+
+    def newest_checkpoint(self) -> dict | None:
+        rows = self._read("SELECT counter, seq, hash, time, sig FROM counter_checkpoints ORDER BY counter DESC LIMIT 1")
+        return dict(zip(("counter", "seq", "hash", "time", "sig"), rows[0])) if rows else None
+
+    def store_checkpoint(self, checkpoint: dict) -> None:
+        with self._lock, self._write():
+            self._conn.execute("INSERT OR REPLACE INTO counter_checkpoints (counter, seq, hash, time, sig) "
+                               "VALUES (:counter, :seq, :hash, :time, :sig)", checkpoint)
+            self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('counter_since', ?)",
+                               (str(checkpoint["counter"]),))
+
+    def meta_value(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def operator_pseudonym(self, name: str) -> str:
+        """What the synced entry says instead of a staff member's name: ``op-`` + HMAC (device secret)."""
+        if self._operator_secret is None:
+            self._operator_secret = bytes.fromhex(self._meta("operator_secret"))
+        return "op-" + hmac.new(self._operator_secret, name.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
     # ----------------------------------------------------------------- writing
     def append(self, kind: str, *, now: datetime, operator: str, type: str | None = None,
                uvci: str | None = None, kid: bytes | None = None, signature: bytes | None = None,
                country: str | None = None, data: dict | None = None, personal: dict | None = None,
                idempotency_key: str | None = None, hashes: dict | None = None,
-               sequence: tuple[str, int] | None = None) -> dict:
+               sequence: tuple[str, int] | None = None, note: str | None = None) -> dict:
         """Append one entry in one transaction and return it (the :data:`chain.FIELDS` dict).
 
         The revocation hashes come from ``signature`` (with ``uvci`` and the issuing
@@ -164,6 +245,7 @@ class Journal:
             raise ValueError("personal data must belong to a uvci")
         data, data_text = _normalise(data)
         time = fmt_utc(now)
+        operator_name, operator = operator, self.operator_pseudonym(operator)
         with self._lock, self._write():
             row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (row[0] + 1, row[1]) if row else (1, chain.GENESIS)
@@ -174,12 +256,13 @@ class Journal:
             entry["hash"] = chain.entry_hash(entry)
             values = [entry[f] for f in chain.FIELDS]
             values[chain.FIELDS.index("data")] = data_text
-            self._conn.execute(f"INSERT INTO entries ({_COLUMNS}, idempotency_key, expires_at, signature) "
-                               f"VALUES ({', '.join('?' * (len(chain.FIELDS) + 3))})",
-                               [*values, idempotency_key, data.get("expires_at"), signature])
+            self._conn.execute(f"INSERT INTO entries ({_COLUMNS}, idempotency_key, expires_at, signature, "
+                               f"operator_name, note) VALUES ({', '.join('?' * (len(chain.FIELDS) + 5))})",
+                               [*values, idempotency_key, data.get("expires_at"), signature, operator_name, note])
             if sequence is not None:
                 self._conn.execute("INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT (name) "
                                    "DO UPDATE SET value = max(value, excluded.value)", sequence)
+            self._store_head(seq, entry["hash"], time)
             if personal is not None:
                 self._conn.execute("INSERT INTO personal (uvci, json, created_at, person_key) VALUES (?, ?, ?, ?)",
                                    (uvci, json.dumps(personal, ensure_ascii=False), time, person_key(personal)))
@@ -211,14 +294,26 @@ class Journal:
     def last_seq(self) -> int:
         return self._read("SELECT COALESCE(MAX(seq), 0) FROM entries")[0][0]
 
-    def newest_time(self) -> datetime | None:
-        value = self._read("SELECT MAX(time) FROM entries")[0][0]
+    def newest_time(self, after_seq: int = 0) -> datetime | None:
+        """The latest entry time (of the entries from ``after_seq`` on, e.g. a clock correction)."""
+        value = self._read("SELECT MAX(time) FROM entries WHERE seq >= ?", (after_seq,))[0][0]
         return parse_utc(value) if value else None
+
+    def time_span_after(self, time: datetime, after_seq: int = 0) -> tuple[int, str, str, int, int] | None:
+        """``(count, min time, max time, min seq, max seq)`` of entries later than ``time``."""
+        row = self._read("SELECT COUNT(*), MIN(time), MAX(time), MIN(seq), MAX(seq) FROM entries "
+                         "WHERE time > ? AND seq > ?", (fmt_utc(time), after_seq))[0]
+        return row if row[0] else None
 
     def latest(self, kind: str) -> dict | None:
         """The newest entry of ``kind`` (e.g. the last ``clock_confirmed``), or None."""
         rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind,))
         return _row_entry(rows[0]) if rows else None
+
+    def note(self, seq: int) -> str | None:
+        """The device-only free-text note of entry ``seq`` (a revocation's), never synced."""
+        rows = self._read("SELECT note FROM entries WHERE seq = ?", (seq,))
+        return rows[0][0] if rows else None
 
     def issued_entry(self, uvci: str) -> dict | None:
         rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE kind = 'issued' AND uvci = ?", (uvci,))
@@ -248,7 +343,8 @@ class Journal:
             seq, prev_hash = batch[-1]["seq"], batch[-1]["hash"]
 
     # ------------------------------------------------------------ certificates
-    _RECORD = ("SELECT e.seq, e.uvci, e.type, e.time, e.expires_at, e.operator, e.data, p.json, "
+    _RECORD = ("SELECT e.seq, e.uvci, e.type, e.time, e.expires_at, COALESCE(e.operator_name, e.operator), "
+               "e.data, p.json, "
                "EXISTS (SELECT 1 FROM entries r WHERE r.kind = 'revoked' AND r.uvci = e.uvci), e.kid "
                "FROM entries e LEFT JOIN personal p ON p.uvci = e.uvci WHERE e.kind = 'issued'")
 
@@ -334,6 +430,63 @@ class Journal:
 
     _in_bulk = False
 
+    def append_group(self, specs: Iterable[dict], *, now: datetime, operator: str) -> list[dict]:
+        """Like :meth:`append_bulk` (ONE transaction, one fsync), but returns every appended
+        entry (the :data:`chain.FIELDS` dicts) in order: the bulk issuer's group commit."""
+        out: list[dict] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._in_bulk = True
+            try:
+                for spec in specs:
+                    spec = dict(spec)
+                    out.append(self.append(spec.pop("kind"), now=now, operator=operator, **spec))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._in_bulk = False
+        if out:
+            self._wake()
+        return out
+
+    def by_idempotency_keys(self, keys: Iterable[str]) -> dict[str, CertificateRecord]:
+        """The issued certificates whose idempotency key is one of ``keys``: key -> record."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, CertificateRecord] = {}
+        sql = self._RECORD.replace("SELECT e.seq,", "SELECT e.idempotency_key, e.seq,")
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            rows = self._read(sql + f" AND e.idempotency_key IN ({', '.join('?' * len(chunk))})", chunk)
+            found.update((row[0], _record(row[1:])) for row in rows)
+        return found
+
+    def keyed_entries(self, keys: Iterable[str]) -> dict[str, dict]:
+        """The entries of any kind whose idempotency key is one of ``keys``: key -> entry."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, dict] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            rows = self._read(f"SELECT idempotency_key, {_COLUMNS} FROM entries "
+                              f"WHERE idempotency_key IN ({', '.join('?' * len(chunk))})", chunk)
+            found.update((row[0], _row_entry(row[1:])) for row in rows)
+        return found
+
+    def people(self, person_keys: Iterable[str]) -> dict[str, list[CertificateRecord]]:
+        """Retained certificates per :func:`person_key` (many people at once, through the index):
+        the bulk form of :meth:`same_person`; people without certificates are left out."""
+        keys = list(dict.fromkeys(person_keys))
+        sql = self._RECORD.replace("SELECT e.seq,", "SELECT p.person_key, e.seq,").replace(
+            "FROM entries e LEFT JOIN personal p ON p.uvci = e.uvci", "FROM personal p CROSS JOIN entries e ON e.uvci = p.uvci")
+        found: dict[str, list[CertificateRecord]] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            for row in self._read(sql + f" AND p.person_key IN ({', '.join('?' * len(chunk))}) ORDER BY e.seq", chunk):
+                found.setdefault(row[0], []).append(_record(row[1:]))
+        return found
+
     def _write(self) -> store.Transaction:
         return store.Transaction(self._conn, nested=self._in_bulk)
 
@@ -358,6 +511,18 @@ class Journal:
     def _wake(self) -> None:
         if not self._in_bulk:
             wakeup.notify(self.path.parent)  # the sync agent also polls when nobody listens
+
+
+def _cause(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _disk_hint(exc: BaseException) -> str:
+    """What to do about an error opening or creating the journal."""
+    if getattr(exc, "errno", None) == 28 or "full" in str(exc).lower():
+        return ("the disk is full: free space on the state directory's file system (old receipts, logs: "
+                "'journalctl --vacuum-size=50M'), then restart the service; nothing was issued")
+    return "check the file's owner and permissions and the disk"
 
 
 def _record(row: tuple) -> CertificateRecord:

@@ -21,6 +21,9 @@ from appliance.errors import JournalCorrupt, JournalError
 
 log = logging.getLogger(__name__)
 
+#: The journal holds personal data: its file (and SQLite's -wal/-shm beside it) is the owner's alone.
+FILE_MODE = 0o600
+
 
 class Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK``); sqlite errors become JournalError."""
@@ -82,10 +85,9 @@ def check(conn: sqlite3.Connection, path: Path, magic: str) -> None:
     conn.execute("PRAGMA synchronous = FULL")
 
 
-def create(path: Path, magic: str) -> None:
-    """Make a new, empty journal atomically: build it beside ``path``, then link it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+def _build(tmp: Path, magic: str) -> None:
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))  # 0600 whatever the umask;
+    os.chmod(tmp, FILE_MODE)                                                  # SQLite's -wal/-shm follow it
     conn = sqlite3.connect(str(tmp), isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = DELETE")
@@ -101,6 +103,18 @@ def create(path: Path, magic: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def create(path: Path, magic: str) -> None:
+    """Make a new, empty journal atomically: build it beside ``path``, then link it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+    try:
+        _build(tmp, magic)
+    except BaseException:  # e.g. a full disk: leave nothing half-made behind
+        for leftover in (tmp, tmp.with_name(tmp.name + "-journal")):
+            leftover.unlink(missing_ok=True)
+        raise
     try:
         os.link(tmp, path)  # fails if another process created it first: then use theirs
     except FileExistsError:

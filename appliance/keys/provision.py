@@ -27,8 +27,8 @@ from appliance.keys import csr as csrmod
 from appliance.keys import labca
 from appliance.dcc import dsc
 from appliance.dcc.model import SECTIONS, TYPES
-from appliance.devices.pkcs11_signer import (DSC_FILE, PENDING_SUFFIX, PREVIOUS_SUFFIX, load_dsc, read_pin,
-                                             same_key, signer_target)
+from appliance.devices.pkcs11_signer import (DSC_FILE, JOURNAL_SUFFIX, PENDING_SUFFIX, PREVIOUS_SUFFIX, load_dsc,
+                                             read_pin, same_key, signer_target)
 from appliance.devices.pkcs11_token import Token
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DscError, SignerUnavailable, UsageError
@@ -48,8 +48,24 @@ def open_token(config) -> tuple[Token, str]:
     return Token.open(module, token_label, pin, pin_source=source), key_label
 
 
+def ensure_journal_key(token: Token, key_label: str) -> bool:
+    """Make the journal key ``L-journal`` (read-only, never rotated) if missing; True when made.
+
+    A device provisioned before signed journal heads gets it on its next ``keygen``."""
+    label = key_label + JOURNAL_SUFFIX
+    if token.has_key(label):
+        return False
+    token.generate(label, read_only=True)
+    return True
+
+
 def keygen(token: Token, key_label: str, *, rotate: bool, confirm: Confirm) -> dict[str, Any]:
-    """Make the current key, or with ``rotate`` the pending key ``L-next``. Idempotent without ``rotate``."""
+    """Make the current key, or with ``rotate`` the pending key ``L-next``. Idempotent without ``rotate``.
+
+    The journal key is made by :func:`ensure_journal_key`, in a session of its own: tpm2-pkcs11
+    keeps each new key loaded for the session, and a TPM without a resource manager (swtpm
+    direct) runs out of object slots when one session makes two keys.
+    """
     if not token.has_key(key_label):
         token.generate(key_label)
         return {"label": key_label, "created": True, "pending": False}
@@ -213,6 +229,13 @@ def _token_status(out: dict, token: Token, key_label: str, cert: x509.Certificat
                       "non_extractable": bool(attrs.get("never_extractable") and attrs.get("always_sensitive")
                                               and attrs.get("sensitive")),
                       "matches_dsc": bool(cert is not None and same_key(cert, pub))}
+    journal_label = key_label + JOURNAL_SUFFIX
+    if token.has_key(journal_label):
+        attrs = token.security_attributes(journal_label)
+        out["journal_key"] = {"label": journal_label, "present": True, "attributes": attrs}
+    else:
+        out["warnings"].append(f"token {token.label!r} has no journal key {journal_label!r}: the journal's heads "
+                               "are not signed; run 'appliance provision keygen' to add it")
     if out["key"] is None:
         out["problems"].append(f"token {token.label!r} has no key {key_label!r}: run 'appliance provision keygen'")
     elif not out["key"]["non_extractable"]:
@@ -227,6 +250,11 @@ def lab_provision(config, *, now: datetime, subject: str = "C=DE,O=Demo,CN=DSC d
 
     Idempotent: a device that already has a DSC for its key is left as it is.
     """
+    token, key_label = open_token(config)
+    try:
+        ensure_journal_key(token, key_label)
+    finally:
+        token.release()
     token, key_label = open_token(config)
     try:
         keygen(token, key_label, rotate=False, confirm=lambda q: False)

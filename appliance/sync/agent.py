@@ -22,6 +22,9 @@ import threading
 from datetime import datetime, timezone
 from typing import Callable
 
+from appliance.devices.tpm_counter import TpmCounter
+from appliance.journal import integrity
+from appliance.reference import fetch
 from appliance.sync.batches import sign_batch
 from appliance.errors import ApplianceError, HubError, HubUnreachable
 from appliance.util.wakeup import WAKEUP_SOCKET, Wakeup
@@ -43,7 +46,7 @@ class SyncAgent:
 
     def __init__(self, config, journal, signer, client, *, clock=None,
                  sleep: Callable[[float], None] | None = None, rng: random.Random | None = None,
-                 idle_s: float = 60.0):
+                 idle_s: float = 60.0, counter: integrity.Counter | None = None):
         self.config = config
         self.journal = journal
         self.signer = signer
@@ -54,6 +57,10 @@ class SyncAgent:
         self._sleep = sleep
         self.failures = 0
         self.last_exception: ApplianceError | None = None
+        if counter is None and config.journal.tpm_counter:
+            counter = TpmCounter(config.journal.tpm_counter, tcti=config.journal.tpm_tcti)
+        self.counter = counter   #: the TPM NV counter (``[journal] tpm_counter``), bound at every sync
+        self.reference = fetch.HubReference.from_config(config)  #: newer reference-data bundles (or None)
 
     @property
     def device_id(self) -> str:
@@ -81,6 +88,7 @@ class SyncAgent:
             return False
         self.last_exception = None
         self._status(last_success=self._now_iso(), last_error=None, backlog=0, acknowledged_seq=ack)
+        fetch.update_quietly(self.reference, now=self.clock.now())  # a failure here never fails the sync
         return True
 
     def _send_all(self) -> int:
@@ -89,13 +97,18 @@ class SyncAgent:
         if ack > last:
             raise HubError(f"the hub has entries up to seq {ack} but this journal ends at {last}: "
                            "the journal was replaced or belongs to another device; check [device] id")
+        if ack < self.journal.get_acknowledged():
+            log.warning("the hub acknowledges only seq %d, less than the %d it acknowledged before "
+                        "(a hub restored from backup?); sending again from there", ack, self.journal.get_acknowledged())
         if ack != self.journal.get_acknowledged():
             self.journal.set_acknowledged(ack)
+        head, journal_key = self._head()
         while True:
             entries = self.journal.entries(after_seq=ack, limit=self.config.sync.batch_size)
             if not entries:
                 return ack
-            data = sign_batch(entries, device_id=self.device_id, signer=self.signer, now=self.clock.now())
+            data = sign_batch(entries, device_id=self.device_id, signer=self.signer, now=self.clock.now(),
+                              head=head, journal_key=journal_key)
             new_ack = self.client.push(self.device_id, data)
             if new_ack < entries[-1]["seq"]:
                 raise HubError(f"the hub acknowledged only up to seq {new_ack} after a batch ending at "
@@ -104,6 +117,16 @@ class SyncAgent:
             self.journal.set_acknowledged(ack)
             self._status(backlog=max(self.journal.last_seq() - ack, 0), acknowledged_seq=ack)
             log.info("hub acknowledged seq %d", ack)
+
+    def _head(self) -> tuple[dict | None, bytes | None]:
+        """Sign the journal's current head for this sync (the journal key), with the TPM checkpoint."""
+        journal_signer = getattr(self.signer, "journal_signer", None)
+        if journal_signer is None:
+            return None, None
+        self.journal.bind_heads(journal_signer, self.device_id)
+        if self.counter is not None:
+            integrity.checkpoint(self.journal, journal_signer, self.device_id, self.counter, now=self.clock.now())
+        return self.journal.sign_head_now(now=self.clock.now()), journal_signer.public_key_der
 
     def step(self) -> float:
         """Run once; return how long to back off (0 after success)."""

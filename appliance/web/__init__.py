@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from flask import (
@@ -30,6 +30,8 @@ from appliance.errors import ApplianceError, ConfigError, InvalidInput
 from appliance.web import i18n
 from appliance.web.common import _, header_badge, lang, message_for
 from appliance.web.field_messages import translate_all
+from appliance.web.sessions import SessionStore
+from appliance.web.throttle import SignInThrottle
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def create_app(config, devices) -> Flask:
         SECRET_KEY=secret_key(config),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=bool(config.web.tls_cert),
+        SESSION_COOKIE_SECURE=bool(config.web.tls_cert) or config.web.behind_proxy,  # nginx serves HTTPS
         SESSION_COOKIE_NAME="appliance_session",
         WTF_CSRF_TIME_LIMIT=None,  # the session's idle timeout bounds the token's life
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -75,13 +77,20 @@ def create_app(config, devices) -> Flask:
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     app.extensions["appliance"] = devices
+    app.extensions["appliance_sessions"] = SessionStore(idle=app.config["IDLE_TIMEOUT"])
+    app.extensions["appliance_throttle"] = SignInThrottle()
     CSRFProtect(app)
     app.jinja_env.globals.update(csrf_token=generate_csrf)
 
     # lazy: importing a helper (web.i18n, web.field_messages) must not load every screen (~130 ms)
     from appliance.web import admin, api, auth, issue, records, status, verify
+    from appliance.web import reference  # lazy: as above
     for bp in (auth.bp, issue.bp, records.bp, status.bp, verify.bp, admin.bp, api.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(reference.bp)  # admin upload of reference-data bundles (appliance/web/reference.py)
+    # lazy: the bulk-issuance screens load the batch pipeline (openpyxl and reportlab only when used)
+    from appliance.web import batch
+    app.register_blueprint(batch.bp)
 
     app.before_request(_before)
     app.after_request(_headers)
@@ -98,26 +107,8 @@ def _before() -> None:
     devices = current_app.extensions["appliance"]
     asked = i18n.pick(request.args.get("lang"))
     g.user = None
-    name = session.get("user")
-    if name:
-        now = devices.clock.now()
-        seen = session.get("seen")
-        idle = current_app.config["IDLE_TIMEOUT"]
-        user = devices.settings.user(name)
-        if user is None or not user.get("active", True):
-            session.clear()
-        elif seen and now - datetime.fromisoformat(seen) > idle:
-            language = session.get("lang")
-            session.clear()
-            if language:
-                session["lang"] = language
-            g.lang = asked or language or i18n.DEFAULT
-            if request.endpoint != "static":
-                flash(_("session_expired"), "error")
-        else:
-            g.user = user
-            if request.endpoint not in ("static", "status.poll"):
-                session["seen"] = now.isoformat()
+    if "sid" in session:
+        _resume(devices, asked)
     if asked:
         session["lang"] = asked
         if g.user and g.user.get("language") != asked:
@@ -126,12 +117,36 @@ def _before() -> None:
     g.lang = asked or session.get("lang") or (g.user or {}).get("language") or i18n.DEFAULT
 
 
+def _resume(devices, asked: str | None) -> None:
+    """Find the server-side session of the cookie's id; end it if it is idle, unknown, or its
+    account was disabled or changed (password, role) since sign-in."""
+    store = current_app.extensions["appliance_sessions"]
+    sid, now = session.get("sid"), devices.clock.now()
+    live, expired = store.check(sid, now=now)
+    user = devices.settings.user(live.name) if live else None
+    if user is not None and user.get("active", True) and int(user.get("session_version", 0)) == live.version:
+        g.user = user
+        if request.endpoint not in ("static", "status.poll"):
+            store.touch(sid, now=now)
+        return
+    store.end(sid)
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    if expired and request.endpoint != "static":
+        g.lang = asked or language or i18n.DEFAULT
+        flash(_("session_expired"), "error")
+
+
 def _headers(response):
     h = response.headers
     h.setdefault("Content-Security-Policy", CSP)
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: over HTTPS the CSRF check wants a Referer of this origin, and
+    # browsers send none with no-referrer (every POST behind nginx failed); other sites get none
+    h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
     if request.endpoint != "static":
         h["Cache-Control"] = "no-store"

@@ -21,6 +21,9 @@ from appliance.web.common import (
     devices,
     effective_config,
     lang,
+    now,
+    sessions,
+    throttle,
 )
 from appliance.web.field_messages import translate_all
 
@@ -40,6 +43,7 @@ def _page(errors: dict | None = None, status: int = 200, values: dict | None = N
     printer = {k: getattr(cfg.printer, k) for k in PRINTER_FORM}
     vs = valuesets.load()
     return render_template("admin/index.html", users=d.settings.users(), centre=centre, printer=printer,
+                           blocked=throttle().waiting(now=now()),
                            errors=errors or {}, products=vs.choices("vaccine-medicinal-product", lang()),
                            test_types=vs.choices("test-type", lang()), devices_=vs.choices("test-manf", lang())), status
 
@@ -77,10 +81,16 @@ def change_user(name: str):
             settings.set_active(name, action == "enable")
         elif action == "role":
             settings.set_role(name, request.form.get("role", ""))
+        elif action == "unlock":
+            if settings.user(name) is None:
+                raise InvalidInput({"name": "no such account"})
+            throttle().unlock(name)
         else:
             raise InvalidInput({"action": "unknown action"})
     except InvalidInput as exc:
         return _page({f"user_{k}": v for k, v in translate_all(exc.field_errors, lang()).items()}, 422)
+    if action != "unlock" and name != current_user()["name"]:
+        sessions().end_account(name)      # at once; the session version ends them in any case
     audit.info("account %s: %s by %s", action, name, current_user()["name"])
     flash(_("msg_saved"), "ok")
     return redirect(url_for("admin.index"), code=303)

@@ -26,6 +26,21 @@ def now() -> datetime:
     return devices().clock.now()
 
 
+def sessions():
+    """The :class:`appliance.web.sessions.SessionStore` of this app."""
+    return current_app.extensions["appliance_sessions"]
+
+
+def throttle():
+    """The :class:`appliance.web.throttle.SignInThrottle` of this app."""
+    return current_app.extensions["appliance_throttle"]
+
+
+def client_address() -> str:
+    """The tablet's address (behind nginx, ``[web] behind_proxy`` makes this the real client's)."""
+    return request.remote_addr or "unknown"
+
+
 def lang() -> str:
     return getattr(g, "lang", "de")
 

@@ -106,6 +106,8 @@ TEMPLATES: list[tuple[str, str]] = [
     (rf"is a deprecated code that may no longer be issued; {_HINT}",
      "ist ein veralteter Code und darf nicht mehr ausgestellt werden; {hint}"),
     (rf"is not allowed; {_HINT}", "ist nicht zulässig; {hint}"),
+    (rf"is in no installed RAT device list \(test-manf of {_DATE}\); {_HINT}",
+     "steht in keiner installierten Liste der Schnelltests (test-manf vom {date}); {hint}"),
     (r"must contain letters only \(no digits\); check the name",
      "darf nur Buchstaben enthalten (keine Ziffern); bitte den Namen prüfen"),
     (r"is required \(YYYY-MM-DD, or YYYY-MM or YYYY if not fully known\)",
@@ -188,6 +190,11 @@ TEMPLATES: list[tuple[str, str]] = [
     (r"no certificate with this UVCI was issued on this device",
      "auf diesem Gerät wurde kein Zertifikat mit dieser UVCI ausgestellt"),
     (r"this certificate is already revoked", "dieses Zertifikat ist bereits widerrufen"),
+    (r"keep the note to 200 characters", "die Notiz darf höchstens 200 Zeichen lang sein"),
+    # appliance.dcc.form: the test centre is picked from [device] centres
+    (r"pick one of this device's test centres: (?P<ids>.+)", "bitte eines der Testzentren dieses Geräts wählen: {ids}"),
+    (r"this device has no test centres configured \(\[device\] centres\); leave it empty",
+     "für dieses Gerät sind keine Testzentren eingerichtet ([device] centres); bitte leer lassen"),
     # appliance.settings (admin pages: accounts, centre profile, printer and GPIO overrides);
     # role and language codes as the admin's drop-downs show them, setting keys stay as they are
     (r"use 1-40 letters, digits, dot, dash or underscore, starting with a letter or digit",

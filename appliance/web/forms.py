@@ -11,7 +11,8 @@ import logging
 
 from flask import render_template
 
-from appliance.dcc import doses, valuesets, verify
+from appliance.dcc import doses, verify
+from appliance.reference import installed
 from appliance.errors import ApplianceError
 from appliance.web.common import devices, lang, message_for
 
@@ -60,13 +61,14 @@ def readiness(type_: str | None) -> list[str]:
 
 
 def _choices(type_: str) -> dict:
-    vs = valuesets.load()
+    vs = installed.current_valuesets(devices().config.state_dir)  # installed reference data over the packaged sets
     pick = lambda name: vs.choices(name, lang())
     out = {"country": pick("country-2-codes")}
     if type_ == "v":
         out["product"] = pick("vaccine-medicinal-product")
     elif type_ == "t":
-        out.update(test_type=pick("test-type"), test_device=pick("test-manf"), result=pick("test-result"))
+        out.update(test_type=pick("test-type"), test_device=pick("test-manf"), result=pick("test-result"),
+                   centre=list(devices().config.device.centre_map().items()))  # picked; only the id is synced
     return out
 
 

@@ -27,6 +27,8 @@ from flask import (
 from appliance.dcc import form as form_mod
 from appliance.dcc import model, payload
 from appliance.errors import ApplianceError, InvalidInput
+from appliance.reference import installed
+from appliance.web import acceptance as acceptance_view
 from appliance.web import readback
 from appliance.web.common import (
     _,
@@ -54,7 +56,7 @@ def _defaults(type_: str) -> dict:
     centre = devices().settings.centre()
     values = {"country": cfg.device.country, "issuer": cfg.device.issuer,
               "product": centre.get("default_product", ""), "test_type": centre.get("default_test_type", ""),
-              "test_device": centre.get("default_test_device", ""), "centre": centre.get("test_centre", centre.get("name", "")),
+              "test_device": centre.get("default_test_device", ""), "centre": next(iter(cfg.device.centre_map()), ""),
               "date": now().date().isoformat(), "result": model.NOT_DETECTED}
     values.update(session.get("sticky", {}))
     return values
@@ -101,13 +103,15 @@ def _submitted(type_: str) -> dict:
 def _parse(type_: str, values: dict):
     cfg = effective_config()
     data = readback.to_input(type_, values, tz=centre_timezone())
-    return form_mod.parse_input(data, type=type_, device=cfg.device, now=now())
+    return form_mod.parse_input(data, type=type_, device=cfg.device, now=now(),
+                                valuesets=installed.current_valuesets(cfg.state_dir))  # installed reference data
 
 
 def _preview_dcc(req) -> dict:
     cfg = effective_config()
-    dcc = payload.build_dcc(req, uvci="URN:UVCI:01:XX:PREVIEW", schema_version=cfg.issue.schema_version)
-    payload.validate_dcc(dcc, now=now())
+    vs = installed.current_valuesets(cfg.state_dir)  # installed reference data
+    dcc = payload.build_dcc(req, uvci="URN:UVCI:01:XX:PREVIEW", schema_version=cfg.issue.schema_version, vs=vs)
+    payload.validate_dcc(dcc, now=now(), vs=vs)
     return dcc
 
 
@@ -163,13 +167,15 @@ def confirm(type_: str):
     session["sticky"] = {k: values[k] for k in model.CENTRE_FIELDS if values.get(k)}
     if values.get("corrects") and not issued.replayed:
         _revoke_corrected(values["corrects"], issued.uvci, user)
+    if not issued.replayed:
+        acceptance_view.note_own_failure(issued, user)  # journals a rules_warning if its own country's rules fail
     audit.info("issued %s type %s by %s%s", uvci_tag(issued.uvci), type_, user, " (replayed)" if issued.replayed else "")
     return redirect(url_for("issue.result", uvci=issued.uvci), code=303)
 
 
 def _revoke_corrected(old: str, new: str, user: str) -> None:
     try:
-        devices().issuer.revoke(old, operator=user, reason=f"corrected: replaced by {new}")
+        devices().issuer.revoke(old, operator=user, reason="corrected", note=f"replaced by {new}")
         flash(_("msg_corrected"), "ok")
     except ApplianceError as exc:
         flash(message_for(exc), "error")
@@ -184,4 +190,4 @@ def result(uvci: str):
     dcc = decode_record(record)
     return render_template("issue/result.html", record=record, dcc=dcc,
                            rows=readback.readback(dcc, lang()) if dcc else [],
-                           type_=record.type)
+                           type_=record.type, acceptance=acceptance_view.view(record, dcc))

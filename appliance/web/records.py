@@ -22,6 +22,7 @@ from flask import (
 
 from appliance.dcc import qr
 from appliance.errors import ApplianceError, InvalidInput, PrinterError
+from appliance.issue import REVOCATION_REASONS
 from appliance.web import field_messages, readback
 from appliance.web.common import (
     _,
@@ -67,7 +68,7 @@ def index():
 def detail(uvci: str):
     record = _record_or_404(uvci)
     dcc = decode_record(record)
-    return render_template("records/detail.html", record=record, dcc=dcc,
+    return render_template("records/detail.html", record=record, dcc=dcc, reasons=REVOCATION_REASONS,
                            rows=readback.readback(dcc, lang()) if dcc else [])
 
 
@@ -109,13 +110,13 @@ def print_receipt(uvci: str):
 @admin_required
 def revoke(uvci: str):
     record = _record_or_404(uvci)
-    reason = request.form.get("reason", "").strip()[:200]
+    reason = request.form.get("reason", "").strip()
     if not reason:
         flash(f"{_('reason')}: " + ("Bitte einen Grund angeben." if lang() == "de" else "Please give a reason."), "error")
         return redirect(url_for("records.detail", uvci=record.uvci), code=303)
     try:
         devices().issuer.revoke(record.uvci, operator=current_user()["name"], reason=reason,
-                                fraud=request.form.get("fraud") == "1")
+                                fraud=request.form.get("fraud") == "1", note=request.form.get("note", "")[:200])
         flash(_("msg_revoked"), "ok")
     except InvalidInput as exc:
         flash("; ".join(field_messages.translate_all(exc.field_errors, lang()).values()), "error")

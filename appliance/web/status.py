@@ -52,8 +52,13 @@ def poll():
 
 @bp.route("/healthz")
 def healthz():
+    """For monitoring: 503 when issuing is blocked. Without sign-in only the verdict (no paths,
+    key ids or counts); signed in, the whole snapshot."""
     h = health()
-    return h, 200 if h["state"] != "fault" else 503
+    code = 200 if h["state"] != "fault" else 503
+    if current_user() is None:
+        return {"ok": code == 200, "state": h["state"]}, code
+    return h, code
 
 
 @bp.route("/status/confirm-clock", methods=["POST"])
@@ -63,6 +68,19 @@ def confirm_clock():
         devices().issuer.confirm_clock(operator=current_user()["name"])
         flash(_("msg_clock_confirmed"), "ok")
         audit.info("clock confirmed by %s", current_user()["name"])
+    except ApplianceError as exc:
+        flash(message_for(exc), "error")
+    return redirect(url_for("status.page"), code=303)
+
+
+@bp.route("/status/correct-clock", methods=["POST"])
+@admin_required
+def correct_clock():
+    """After a wrong, later clock (set right again): journal the bad interval, issue on."""
+    try:
+        entry = devices().issuer.correct_clock(operator=current_user()["name"])
+        flash(_("msg_clock_corrected", n=entry["data"]["entries"]), "ok")
+        audit.info("clock corrected by %s (seq %d)", current_user()["name"], entry["seq"])
     except ApplianceError as exc:
         flash(message_for(exc), "error")
     return redirect(url_for("status.page"), code=303)

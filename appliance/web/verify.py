@@ -1,4 +1,9 @@
-"""Verify page: paste or scan an HC1 string -> verdict and decoded content (:mod:`appliance.verify`)."""
+"""Verify page: paste or scan an HC1 string -> verdict and decoded content (:mod:`appliance.dcc.verify`).
+
+Trusted: the device's own DSC and the DSCs of the installed trust list. Revoked: a
+certificate of this device revoked in its journal, or one on the installed revocation list.
+With installed business rules the page shows per country whether they pass.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,27 @@ import logging
 
 from flask import Blueprint, render_template, request
 
+from appliance.dcc import valuesets
 from appliance.dcc import verify as verifier
+from appliance.errors import ApplianceError
+from appliance.reference import installed
 from appliance.web import readback
-from appliance.web.common import devices, lang, login_required, now
+from appliance.web.common import devices, effective_config, lang, login_required, now
 
 log = logging.getLogger(__name__)
 bp = Blueprint("verify", __name__)
 
 MAX_HC1 = 8000
+
+
+def _revoked_here(services, result) -> bool:
+    """Revoked in this device's own journal (a certificate it issued itself)."""
+    entry = (result.payload or {}).get(result.type) if result.type else None
+    uvci = entry[0].get("ci") if isinstance(entry, list) and entry and isinstance(entry[0], dict) else None
+    if not isinstance(uvci, str) or result.kid is None or result.kid != services.signer.kid:
+        return False
+    record = services.journal.certificate(uvci)
+    return record is not None and bool(record.revoked)
 
 
 @bp.route("/verify", methods=["GET", "POST"])
@@ -22,9 +40,20 @@ def page():
     if request.method == "GET":
         return render_template("verify/index.html", hc1="", result=None)
     hc1 = request.form.get("hc1", "").strip()[:MAX_HC1]
-    signer = devices().signer
-    dscs = [signer.certificate] if signer.certificate is not None else []
-    result = verifier.verify(hc1, dscs=dscs, at=now())
+    services, cfg = devices(), effective_config()
+    dscs = [services.signer.certificate] if services.signer.certificate is not None else []
+    try:
+        ref = installed.load(cfg.state_dir)
+    except ApplianceError as exc:  # damaged installed data: verify with the device's DSC alone
+        log.error("%s", exc)
+        ref = installed.Reference(None, {}, valuesets.load())
+    countries = [cfg.device.country, *cfg.reference.destination_list(), *ref.rule_countries()]
+    result = verifier.verify(hc1, dscs=dscs + ref.dscs(), at=now(), valuesets=ref.valuesets,
+                             revocations=ref.revocations, rules=ref.rules if ref.has_rules else None,
+                             rule_countries=countries, type_limits=ref.type_limits())
+    if result.revoked is not True and result.checks.get("signature") and _revoked_here(services, result):
+        result.revoked = True
+        result.errors.append("revoked: this device revoked the certificate")
     data = result.to_json()
     rows = readback.readback(result.payload, lang()) if isinstance(result.payload, dict) else []
     return render_template("verify/index.html", hc1=hc1, result=data, rows=rows), 200 if result.valid else 422

@@ -21,7 +21,9 @@ def test_valid_certificate(make_hc1, software_signer, now, dcc):
     result = V.verify(hc1, dscs=[software_signer.certificate], at=now + timedelta(hours=1))
     out = result.to_json()
     assert result.valid and out["valid"] and out["errors"] == []
-    assert set(out) == {"valid", "checks", "type", "payload", "kid", "issuer_country", "issued_at", "expires_at", "errors"}
+    assert set(out) == {"valid", "checks", "type", "payload", "kid", "issuer_country", "issued_at", "expires_at",
+                        "revoked", "rules", "errors"}
+    assert out["revoked"] is None and out["rules"] is None      # no revocation list, no rules given
     assert all(out["checks"].values()) and list(out["checks"]) == list(V.CHECKS)
     assert out["type"] == "v" and out["payload"] == dcc and out["issuer_country"] == "DE"
     assert out["issued_at"] == now.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -140,8 +142,9 @@ def test_several_groups_are_invalid_and_valuesets_count(make_hc1, software_signe
     out = _failed(V.verify(make_hc1(two)[0], dscs=[software_signer.certificate], at=now), "schema")
     assert out["type"] is None and out["checks"]["key_usage"] is False
     dcc["v"][0]["mp"] = "NOT/A/PRODUCT"
-    out = _failed(V.verify(make_hc1(dcc)[0], dscs=[software_signer.certificate], at=now), "schema")
-    assert any("v[0].mp" in e for e in out["errors"])
+    out = _failed(V.verify(make_hc1(dcc)[0], dscs=[software_signer.certificate], at=now), "valuesets")
+    assert out["checks"]["schema"] is True            # an unknown code is no schema failure (issue 14)
+    assert any(e.startswith("valuesets: v[0].mp") for e in out["errors"])
 
 
 @pytest.mark.parametrize("garbage", ["", "HC1:", "HC1:" + "A" * 5000, "HC1:%%%", "\x00\xff", "HC1:NCF" + " " * 9,

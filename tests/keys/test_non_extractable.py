@@ -58,3 +58,40 @@ def test_softhsm_refuses_to_make_the_key_extractable(softhsm_signer):
         key[A.EXTRACTABLE] = True
     assert token.security_attributes(label)["extractable"] is False
 
+
+
+def test_the_dcc_key_is_not_copyable_and_cannot_derive(token_key):
+    _, token, label = token_key
+    attrs = token.security_attributes(label)
+    assert attrs["copyable"] is False and attrs["derive"] is False
+
+
+def test_the_journal_key_is_read_only_and_never_does_ecdh(softhsm_signer):
+    """Finding 10: with the user PIN, switching on CKA_DERIVE must not give ECDH with the key.
+    (On swtpm without a resource manager one process cannot make a second key while the session
+    fixture's key is loaded; the TPM's journal key is checked in tests/keys/test_tpm_paths.py.)"""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from pkcs11 import KDF
+
+    from appliance.keys.provision import ensure_journal_key
+
+    kind, token, label = "softhsm", softhsm_signer.token, softhsm_signer.key_label
+    ensure_journal_key(token, label)
+    journal_label = label + "-journal"
+    attrs = token.security_attributes(journal_label)
+    assert attrs["never_extractable"] and attrs["always_sensitive"] and attrs["sensitive"]
+    assert attrs["copyable"] is False and attrs["derive"] is False and attrs["decrypt"] is False
+    key = token.private_key(journal_label)
+    peer = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(Encoding.X962,
+                                                                             PublicFormat.UncompressedPoint)
+    with token.lock:
+        if kind == "softhsm":
+            assert attrs["modifiable"] is False
+            with pytest.raises(px.PKCS11Error):
+                key[A.DERIVE] = True
+            return
+        key[A.DERIVE] = True  # tpm2-pkcs11 1.9 ignores CKA_MODIFIABLE (metadata only) ...
+    key = token.private_key(journal_label)
+    with token.lock, pytest.raises(px.PKCS11Error):  # ... but the TPM object has no ECDH (decrypt) right
+        key.derive_key(KeyType.GENERIC_SECRET, 256, mechanism_param=(KDF.NULL, None, peer))

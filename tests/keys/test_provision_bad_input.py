@@ -44,6 +44,7 @@ def dsc_for_token_key(cli, tmp_path, *, now, days: int, name: str) -> str:
 def test_wrong_pin(ready_cli, tmp_path):
     pin = tmp_path / "wrong.pin"
     pin.write_text("9999\n")
+    pin.chmod(0o600)
     line = refused(ready_cli, "keygen", "--rotate", "--yes", env={"APPLIANCE_SIGNER__PIN_FILE": str(pin)},
                    expect=f"the PIN in {pin} is wrong")
     assert "9999" not in line

@@ -128,6 +128,7 @@ def test_missing_key_and_token_are_signer_unavailable(softhsm_token, softhsm_sig
 def test_missing_module_names_path_and_package(tmp_path):
     pin = tmp_path / "pin"
     pin.write_text("1234")
+    pin.chmod(0o600)
     cfg = load_config(env={}, state_dir=tmp_path, overrides={"signer": {
         "kind": "pkcs11", "module": str(tmp_path / "libnothing.so"), "token": "t", "pin_file": str(pin)}})
     with pytest.raises(SignerUnavailable) as info:
@@ -151,14 +152,17 @@ def test_pin_comes_from_the_systemd_credential_before_the_pin_file(tmp_path):
     creds.mkdir()
     pin_file = tmp_path / "pin"
     pin_file.write_text("1111\n")
+    pin_file.chmod(0o600)
     cfg = load_config(env={}, overrides={"signer": {"pin_file": str(pin_file)}})
     assert read_pin(cfg.signer, env={}) == ("1111", str(pin_file))
     (creds / "pin").write_text("2222\n")
+    (creds / "pin").chmod(0o600)
     assert read_pin(cfg.signer, env={"CREDENTIALS_DIRECTORY": str(creds)}) == ("2222", str(creds / "pin"))
     missing = load_config(env={}, overrides={"signer": {"pin_file": str(tmp_path / "nope")}})
     with pytest.raises(SignerUnavailable, match="does not exist"):
         read_pin(missing.signer, env={})
     pin_file.write_text("\n")
+    pin_file.chmod(0o600)
     with pytest.raises(SignerUnavailable, match="is empty"):
         read_pin(cfg.signer, env={})
 
@@ -182,3 +186,16 @@ def test_wrong_pin_is_reported_with_the_pin_file(tmp_path):
                              capture_output=True, text=True, timeout=60)
     assert f"the PIN in {tok.pin_file} is wrong" in out.stdout
     assert "9999" not in out.stdout + out.stderr
+
+
+def test_a_pin_file_readable_by_group_or_others_is_refused(tmp_path):
+    """Finding 10: the PIN must be the service user's alone."""
+    pin_file = tmp_path / "pin"
+    pin_file.write_text("1234\n")
+    cfg = load_config(env={}, overrides={"signer": {"pin_file": str(pin_file)}})
+    for mode in (0o644, 0o640, 0o604):
+        pin_file.chmod(mode)
+        with pytest.raises(SignerUnavailable, match=r"readable by group or others .*chmod 600"):
+            read_pin(cfg.signer, env={})
+    pin_file.chmod(0o600)
+    assert read_pin(cfg.signer, env={})[0] == "1234"

@@ -101,13 +101,16 @@ def test_install_dry_run_changes_nothing(tmp_path):
 def test_install_twice_changes_nothing_the_second_time(tmp_path):
     first = run_install("--root", str(tmp_path), "--tpm", "--hub")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip().endswith("done: 11 change(s) made")
+    assert first.stdout.strip().endswith("done: 15 change(s) made")
     assert (tmp_path / "etc/systemd/system/appliance-hub.service").read_bytes() == \
         (REPO / "systemd/appliance-hub.service").read_bytes()
     assert (tmp_path / "etc/systemd/system/appliance-purge.timer").is_file()
     assert (tmp_path / "etc/udev/rules.d/99-appliance-printer.rules").is_file()
     assert (tmp_path / "etc/appliance/appliance.toml").stat().st_mode & 0o777 == 0o640
     assert "dtoverlay=tpm-slb9670" in (tmp_path / "boot/firmware/config.txt").read_text().splitlines()
+    assert (tmp_path / "etc/nginx/sites-available/hub.conf").read_bytes() == (REPO / "provisioning/nginx/hub.conf").read_bytes()
+    assert (tmp_path / "etc/nginx/sites-enabled/hub.conf").readlink() == Path("/etc/nginx/sites-available/hub.conf")
+    assert (tmp_path / "etc/appliance/tls/hub-key.pem").stat().st_mode & 0o777 == 0o600
     (tmp_path / "etc/appliance/appliance.toml").write_text("[device]\nid = \"pi-0001\"\n")  # a technician's edit
     second = run_install("--root", str(tmp_path), "--tpm", "--hub")
     assert second.returncode == 0, second.stderr
@@ -127,3 +130,39 @@ def test_example_config_loads_and_documents_every_key():
     data = tomllib.loads(path.read_text())
     for name, cls in SECTIONS.items():
         assert set(data[name]) == {f.name for f in fields(cls)}, name
+
+
+def test_install_sets_up_nginx_in_front_of_the_ui(tmp_path):
+    (tmp_path / "etc/nginx/sites-enabled").mkdir(parents=True)
+    (tmp_path / "etc/nginx/sites-enabled/default").symlink_to("/etc/nginx/sites-available/default")
+    result = run_install("--root", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "do:     disable nginx's default site" in result.stdout
+    assert not (tmp_path / "etc/nginx/sites-enabled/default").is_symlink()
+    site = tmp_path / "etc/nginx/sites-available/appliance.conf"
+    assert site.read_bytes() == (REPO / "provisioning/nginx/appliance.conf").read_bytes()
+    assert (tmp_path / "etc/nginx/sites-enabled/appliance.conf").readlink() == Path("/etc/nginx/sites-available/appliance.conf")
+    assert (tmp_path / "etc/systemd/system/nginx.service.d/appliance.conf").is_file()
+    cert, key = tmp_path / "etc/appliance/tls/web-cert.pem", tmp_path / "etc/appliance/tls/web-key.pem"
+    assert b"BEGIN CERTIFICATE" in cert.read_bytes() and key.stat().st_mode & 0o777 == 0o600
+    # the app behind it listens on loopback and trusts the proxy: the example config says so
+    web = tomllib.loads((REPO / "provisioning/appliance.toml.example").read_text())["web"]
+    assert web["host"] == "127.0.0.1" and web["behind_proxy"] is True
+    assert "server 127.0.0.1:%d;" % web["port"] in site.read_text()
+
+
+def test_the_nginx_drop_in_verifies_with_debians_unit(tmp_path):
+    require(shutil.which("systemd-analyze") is not None, "systemd-analyze is not installed (apt-get install systemd)")
+    debian = Path("/lib/systemd/system/nginx.service")
+    require(debian.is_file(), "nginx is not installed (apt-get install nginx)")
+    (tmp_path / "nginx.service").write_text(debian.read_text())
+    (tmp_path / "nginx.service.d").mkdir()
+    drop_in = REPO / "systemd/nginx.service.d/appliance.conf"
+    (tmp_path / "nginx.service.d/appliance.conf").write_text(drop_in.read_text())
+    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "nginx.service")],
+                            capture_output=True, text=True, timeout=120)
+    assert "appliance.conf" not in result.stderr, result.stderr
+    s = unit(drop_in)["Service"]
+    for key in ("NoNewPrivileges", "ProtectHome", "PrivateTmp", "PrivateDevices"):
+        assert s[key] == ["yes"], key
+    assert "CAP_SYS_ADMIN" not in s["CapabilityBoundingSet"][0]

@@ -23,6 +23,9 @@ def test_cli_provisioning_on_a_software_tpm(tpm_cli):
     assert report["ready"], report["problems"]
     assert report["key"]["non_extractable"] and report["key"]["matches_dsc"]
     assert report["token"]["module"].endswith("libtpm2_pkcs11.so")
+    journal_key = report["journal_key"]["attributes"]  # the journal key beside it (finding 10)
+    assert journal_key["never_extractable"] and journal_key["always_sensitive"] and journal_key["sensitive"]
+    assert journal_key["copyable"] is False and journal_key["derive"] is False and journal_key["decrypt"] is False
 
 
 def test_two_processes_sign_concurrently_through_abrmd(tmp_path):

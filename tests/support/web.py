@@ -57,7 +57,7 @@ FORMS = {
           "product": "EU/1/20/1528", "dose": "2/2", "date": "2026-11-27", "country": "DE", "issuer": "Impfzentrum Test"},
     "t": {"family_name": "Schmidt", "given_name": "Anna", "date_of_birth": "1990-01-02",
           "test_type": "LP217198-3", "test_device": "1232", "sample_time": "2026-11-28T09:30",
-          "result": "260415000", "centre": "Testzentrum Mitte", "country": "DE", "issuer": "Impfzentrum Test"},
+          "result": "260415000", "centre": "DEMO-TC", "country": "DE", "issuer": "Impfzentrum Test"},
     "r": {"family_name": "Weiß", "given_name": "Peter", "date_of_birth": "1975",
           "first_positive": "2026-11-10", "valid_from": "2026-11-21", "valid_until": "2027-05-09",
           "country": "DE", "issuer": "Impfzentrum Test"},

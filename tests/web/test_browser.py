@@ -59,7 +59,7 @@ def _fill_t(page):
     page.get_by_label("Testart").select_option("LP217198-3")
     page.get_by_label("Antigentest (Hersteller)").select_option("1232")
     page.get_by_label("Probenahme").fill("2026-11-28T09:30")
-    page.get_by_label("Testzentrum").fill("Testzentrum Mitte")
+    page.get_by_label("Testzentrum").select_option("DEMO-TC")
 
 
 def _fill_r(page):

@@ -267,6 +267,8 @@ def _settings_messages(state_dir) -> list[str]:
 #: English messages the generators above cannot reach (schema rules the form already prevents),
 #: so that every template of the table is checked at least once
 UNREACHED = [
+    "keep the note to 200 characters", "pick one of this device's test centres: TC-1, TC-2",
+    "this device has no test centres configured ([device] centres); leave it empty",
     "has v and t; a certificate holds exactly one of v, t or r",
     "exactly one of v, t or r is required, together with ver, nam and dob",
     "is shorter than 1 characters", "must have at most 1 item(s)", "must have at least 1 item(s)",

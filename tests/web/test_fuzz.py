@@ -59,3 +59,32 @@ def test_other_forms_never_fail_with_a_server_error(admin, fields):
     for path in ("/verify", "/admin/centre", "/admin/printer", "/admin/users"):
         assert admin.post(path, fields).status_code < 500, path
     assert admin.get("/records", query_string={k: v for k, v in fields.items() if "\x00" not in v}).status_code < 500
+
+
+#: dates at the edges of what ``date`` can hold, and just inside them
+_EDGE_DAYS = st.one_of(st.sampled_from(["9999-12-31", "9999-12-20", "9999-06-30", "0001-01-01", "0001-01-11",
+                                        "1900-01-01", "2099-12-31", "2026-11-28"]),
+                       st.dates().map(lambda d: d.isoformat()))
+
+
+def test_a_recovery_first_positive_at_the_end_of_time_is_a_field_error(staff, devices):
+    """Finding 12: first_positive 9999-12-31 raised OverflowError (a 500) on review."""
+    form = {**FORMS["r"], "first_positive": "9999-12-31"}
+    resp = staff.post("/issue/r/review", form)
+    assert resp.status_code == 422, resp.status_code
+    assert "Traceback" not in resp.get_data(as_text=True)
+
+
+@FUZZ
+@given(data=st.data())
+def test_extreme_dates_in_every_date_field_are_field_errors(staff, devices, data):
+    type_ = data.draw(st.sampled_from("vtr"))
+    names = {"v": ["date", "date_of_birth"], "t": ["date_of_birth"],
+             "r": ["first_positive", "valid_from", "valid_until", "date_of_birth"]}[type_]
+    form = {**FORMS[type_], **{name: data.draw(_EDGE_DAYS, label=name) for name in names}}
+    before = _entries(devices)
+    assert staff.post(f"/issue/{type_}/review", form).status_code in (200, 422)
+    resp = staff.post(f"/issue/{type_}/confirm", {**form, "token": "T" * 24, "action": "issue"})
+    assert resp.status_code in (303, 400, 422, 503), resp.status_code
+    if resp.status_code != 303:
+        assert _entries(devices) == before

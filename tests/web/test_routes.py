@@ -16,7 +16,7 @@ def _routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        args = {name: {"type_": "v", "uvci": "URN:UVCI:01:DE:X", "name": "staff"}[name] for name in rule.arguments}
+        args = {name: {"type_": "v", "uvci": "URN:UVCI:01:DE:X", "name": "staff", "bid": "1"}[name] for name in rule.arguments}
         path = rule.build(args)[1] if rule.arguments else rule.rule
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield method, path
@@ -83,13 +83,13 @@ def test_assets_are_local(staff):
     assert staff.get("/static/js/app.js").status_code == 200
 
 
-def test_wrong_password_and_lockout(browser, clock):
+def test_wrong_password_and_throttle(browser, clock):
     for _ in range(5):
         resp = browser.login(STAFF[0], "wrong password")
         assert resp.status_code == 401
     resp = browser.login(*STAFF)
-    assert resp.status_code == 401 and "gesperrt" in resp.get_data(as_text=True)
-    clock.advance(timedelta(minutes=5, seconds=1))
+    assert resp.status_code == 429 and "gesperrt" in resp.get_data(as_text=True)
+    clock.advance(timedelta(seconds=31))
     assert browser.login(*STAFF).status_code == 302
 
 
@@ -165,7 +165,7 @@ def test_unknown_page_is_404_not_500(staff):
 
 
 def test_healthz_and_status_json(browser, staff):
-    h = browser.client.get("/healthz").get_json()
+    h = staff.client.get("/healthz").get_json()                    # anonymous: only the verdict
     assert {"state", "signer", "printer", "sync", "clock", "disk", "problems"} <= set(h)
     assert h["signer"]["dsc_days_left"] > 300
     assert h["sync"]["backlog"] == 0

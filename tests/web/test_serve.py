@@ -88,3 +88,49 @@ def test_serve_https_with_the_provisioned_certificate(tmp_path):
         assert "Secure" in cookie and "HttpOnly" in cookie
     finally:
         assert _stop(proc) == 0
+
+
+def _fds_in(pid: int, folder) -> list[str]:
+    import os
+
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            out.append(target)
+    return out
+
+
+def test_plain_http_refuses_a_large_body_without_spooling_it(tmp_path):
+    """Finding 8: waitress spooled request bodies over 512 KiB to a temp file (in /tmp) before the
+    app's 64 KiB limit refused them; now they are refused from the headers, and nothing is spooled."""
+    import socket
+
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    env = _config(tmp_path)
+    proc = start_appliance("serve", "--host", "127.0.0.1", "--port", "0",
+                           env=appliance_env(env["APPLIANCE_CONFIG"], env["APPLIANCE_STATE_DIR"],
+                                             extra={"TMPDIR": str(spool)}),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+                         b"Content-Length: 10485760\r\n\r\n")
+            sent = 0
+            try:
+                while sent < 2 * 1024 * 1024:                     # well past waitress's 512 KiB spool limit
+                    sock.sendall(b"x" * 65536)
+                    sent += 65536
+            except OSError:
+                pass                                                # refused and closed early: fine
+            spooled = _fds_in(proc.pid, spool)
+            answer = sock.recv(200)
+        assert spooled == [] and [p for p in spool.iterdir() if p.is_file()] == [], spooled   # (libraries keep caches in folders)
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+    finally:
+        _stop(proc)
