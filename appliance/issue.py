@@ -193,7 +193,7 @@ class Issuer:
 
     # ----------------------------------------------------------------- issuing
     def issue(self, req, *, operator: str, idempotency_key: str | None = None) -> Issued:
-        """Issue one certificate for ``req`` (a :class:`appliance.form.IssueRequest`)."""
+        """Issue one certificate for ``req`` (a :class:`appliance.dcc.form.IssueRequest`)."""
         if req.type not in model.TYPES:
             raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
         with self._lock:

@@ -1,6 +1,6 @@
 """Signatures per second and certificates per second for the software, SoftHSM2 and swtpm signers.
 
-End to end = :func:`appliance.sign.sign_dcc` + :func:`appliance.encode.to_hc1` on a
+End to end = :func:`appliance.dcc.sign.sign_dcc` + :func:`appliance.dcc.encode.to_hc1` on a
 representative vaccination DCC. Token signers run in a ``spawn``ed process each:
 a PKCS#11 module reads its environment once per process and must not be forked.
 The worker functions live here (importable by name) so tests use them as well.

@@ -5,7 +5,7 @@
   entries" (plus what the device cannot check itself), exit 1 "broken at seq N: reason" or
   "journal cut or rewritten: reason".
 - ``export``: the entries after SEQ as batches of ``[sync] batch_size`` entries,
-  each signed with the device key (:func:`appliance.batch.sign_batch`) and
+  each signed with the device key (:func:`appliance.sync.batches.sign_batch`) and
   concatenated, written atomically, for carrying to the hub on a USB stick
   (``appliance hub import FILE``). Nothing personal is in it.
 - ``purge``: removes personal data older than ``[journal] retention_days``.

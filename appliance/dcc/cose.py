@@ -1,7 +1,7 @@
 """COSE_Sign1 (RFC 8152) as DCCs use it: parsing what real certificates send, and signature checks.
 
-Shared by the verifier (:mod:`appliance.verify`) and the hub's batch checks
-(:mod:`appliance.batch`). Tolerant of the forms seen in the wild: untagged,
+Shared by the verifier (:mod:`appliance.dcc.verify`) and the hub's batch checks
+(:mod:`appliance.sync.batches`). Tolerant of the forms seen in the wild: untagged,
 ``61(18(...))``, an empty protected header, kid and alg in the unprotected header
 (the protected one wins). The bytes of the protected header are kept as received,
 because they are what was signed.

@@ -1,6 +1,6 @@
 """Step 4: COSE_Sign1 bytes -> ``HC1:`` text (zlib level 9 -> Base45 -> prefix).
 
-Pure and tiny; :mod:`appliance.verify` is its exact reverse.
+Pure and tiny; :mod:`appliance.dcc.verify` is its exact reverse.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ comes from ``$CREDENTIALS_DIRECTORY/pin`` (systemd ``LoadCredential=pin:...``)
 when present, else from ``pin_file``; it is never logged.
 
 The DSC is ``<state_dir>/dsc.pem``. Without it ``certificate`` is None, ``kid``
-is empty and :func:`appliance.sign.sign_dcc` refuses. A DSC for another key is
+is empty and :func:`appliance.dcc.sign.sign_dcc` refuses. A DSC for another key is
 kept (so ``status`` can show it) but :meth:`Pkcs11Signer.sign` refuses with
 :class:`DscError`: nothing is signed with a key the DSC does not vouch for.
 
@@ -156,7 +156,7 @@ class Pkcs11Signer:
     """ES256 on a token key; thread-safe (one lock per process and token).
 
     With a ``state_dir`` the signer notices a newly imported ``dsc.pem`` (checked when
-    ``certificate`` is read, which :func:`appliance.sign.sign_dcc` does first) and picks
+    ``certificate`` is read, which :func:`appliance.dcc.sign.sign_dcc` does first) and picks
     up the key now labelled ``key_label``, so a running service follows ``import-dsc``
     and key rotation without a restart.
     """

@@ -3,8 +3,8 @@
 Step 5 of the pipeline; the port is the SQLite file ``<state_dir>/journal.sqlite``.
 
 - ``entries``: one row per event (issued, revoked, reprinted, clock_confirmed, ...).
-  The synced entry is exactly :data:`appliance.chain.FIELDS`; ``hash`` chains
-  every entry to the one before (:func:`appliance.chain.entry_hash`).
+  The synced entry is exactly :data:`appliance.journal.chain.FIELDS`; ``hash`` chains
+  every entry to the one before (:func:`appliance.journal.chain.entry_hash`).
 - ``personal``: names, birth date, DCC and HC1 for reprints, keyed by UVCI;
   purged after the retention, never synced.
 - ``sequences`` (UVCI counter) and ``sync_state`` (hub cursor and status).

@@ -5,7 +5,7 @@ the issue time, the centre name, the printer profile and paper width) and the sa
 inputs give the same bytes. Nothing here opens a printer.
 
 The QR is printed as a raster image (``GS v 0``) by default, because many cheap
-printers have no native QR. It is drawn from :func:`appliance.qr.qr_matrix` with a
+printers have no native QR. It is drawn from :func:`appliance.dcc.qr.qr_matrix` with a
 whole number of printer dots per module, a 4-module quiet zone, and a symbol between
 35 and 60 mm wide where the paper allows. Native QR (``GS ( k``) is used only when
 asked for and the profile supports it.

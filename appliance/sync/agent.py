@@ -3,7 +3,7 @@
 It asks the hub for its high-water mark (the hub is the authority: after weeks offline,
 or when the hub restored a backup, the agent resumes exactly where the hub stopped),
 sends the entries after it in batches of ``[sync] batch_size`` signed by the device key
-(:mod:`appliance.batch`), and records the outcome in the journal's sync status
+(:mod:`appliance.sync.batches`), and records the outcome in the journal's sync status
 (``last_attempt``, ``last_success``, ``last_error``, ``backlog``, ``acknowledged_seq``)
 for the health page.
 
@@ -42,7 +42,7 @@ def backoff_delay(failures: int, cap_s: float, rng: random.Random) -> float:
 
 
 class SyncAgent:
-    """Moves journal entries to the hub. ``journal`` is an :class:`appliance.journal.Journal`."""
+    """Moves journal entries to the hub. ``journal`` is an :class:`appliance.journal.journal.Journal`."""
 
     def __init__(self, config, journal, signer, client, *, clock=None,
                  sleep: Callable[[float], None] | None = None, rng: random.Random | None = None,

@@ -5,10 +5,15 @@ A batch is a COSE_Sign1 (CBOR tag 18, ES256) made by the device key::
     18([h'{1: -7, 4: kid}', {}, h'<CBOR map>', h'r||s'])
 
     <CBOR map> = {"device_id": str, "created": int (Unix time),
-                  "first_seq": int, "last_seq": int, "entries": [entry, ...]}
+                  "first_seq": int, "last_seq": int, "entries": [entry, ...],
+                  ? "head": signed head, ? "journal_key": bytes}
 
-where each entry is a dict with exactly :data:`appliance.chain.FIELDS`. The
-signature covers ``Sig_structure`` as for a DCC (:func:`appliance.sign.sig_structure`),
+``head`` is the device's newest signed journal head (:mod:`appliance.journal.heads`; its
+``seq`` may lie beyond ``last_seq``) and ``journal_key`` the journal key's
+SubjectPublicKeyInfo DER; both optional, so batches of older devices still open.
+
+where each entry is a dict with exactly :data:`appliance.journal.chain.FIELDS`. The
+signature covers ``Sig_structure`` as for a DCC (:func:`appliance.dcc.sign.sig_structure`),
 so one code path signs certificates and batches. A USB bundle is one batch, or
 several concatenated (a CBOR sequence).
 
@@ -28,7 +33,7 @@ import cbor2
 from cryptography import x509
 
 from appliance.dcc import cose, dsc
-from appliance.journal import chain
+from appliance.journal import chain, heads
 from appliance.dcc.cose import ES256
 from appliance.devices.ports import Signer
 from appliance.errors import DecodeError, HubError
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 #: Largest accepted batch, in bytes (a 500-entry batch is about 250 KB).
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 BODY_KEYS = {"device_id", "created", "first_seq", "last_seq", "entries"}
+OPTIONAL_KEYS = {"head", "journal_key"}
 
 
 @dataclass(frozen=True)
@@ -51,15 +57,23 @@ class Batch:
     last_seq: int
     entries: list[dict]
     kid: bytes
+    head: dict | None = None          #: the newest signed journal head, if the device sent one
+    journal_key: bytes | None = None  #: the journal key (SubjectPublicKeyInfo DER), if sent
 
 
-def sign_batch(entries: list[dict], *, device_id: str, signer: Signer, now: datetime) -> bytes:
-    """Sign a non-empty run of consecutive journal entries with the device key."""
+def sign_batch(entries: list[dict], *, device_id: str, signer: Signer, now: datetime,
+               head: dict | None = None, journal_key: bytes | None = None) -> bytes:
+    """Sign a non-empty run of consecutive journal entries with the device key (with the
+    newest signed ``head`` and the ``journal_key`` that signed it, when given)."""
     if not entries:
         raise ValueError("a batch needs at least one entry")
     body = {"device_id": device_id, "created": int(now.timestamp()),
             "first_seq": entries[0]["seq"], "last_seq": entries[-1]["seq"],
             "entries": [{k: e[k] for k in chain.FIELDS} for e in entries]}
+    if head is not None:
+        body["head"] = {k: head[k] for k in heads.HEAD_KEYS}
+    if journal_key is not None:
+        body["journal_key"] = bytes(journal_key)
     protected = cbor2.dumps({1: ES256, 4: signer.kid})
     payload = cbor2.dumps(body)
     signature = signer.sign(sig_structure(protected, payload))
@@ -101,10 +115,21 @@ def _body(payload: bytes) -> dict:
         body = cbor2.loads(payload)
     except Exception:
         raise DecodeError("batch payload is not valid CBOR") from None
-    if not isinstance(body, dict) or set(body) != BODY_KEYS:
-        raise DecodeError(f"batch payload must be a map with exactly the keys {sorted(BODY_KEYS)}")
+    if not isinstance(body, dict) or not BODY_KEYS <= set(body) or not set(body) <= BODY_KEYS | OPTIONAL_KEYS:
+        raise DecodeError(f"batch payload must be a map with the keys {sorted(BODY_KEYS)} "
+                          f"and optionally {sorted(OPTIONAL_KEYS)}")
     if not isinstance(body["device_id"], str) or not body["device_id"]:
         raise DecodeError("batch device_id must be a non-empty string")
+    if "head" in body:
+        problem = heads.head_problem(body["head"])
+        if problem or set(body["head"]) != set(heads.HEAD_KEYS):
+            raise DecodeError(f"batch head is malformed ({problem or 'unexpected keys'}); "
+                              "it must be {seq, hash, time, kid, sig}")
+    if "journal_key" in body:
+        try:
+            heads.load_public_key(body["journal_key"] if isinstance(body["journal_key"], bytes) else b"")
+        except ValueError:
+            raise DecodeError("batch journal_key is not a P-256 SubjectPublicKeyInfo (DER bytes)") from None
     return body
 
 
@@ -150,7 +175,8 @@ def open_batch_full(data: bytes, *, certificate: x509.Certificate, max_bytes: in
         raise HubError("batch signature does not verify with the device's registered DSC")
     _check_entries(body)
     return Batch(device_id=body["device_id"], created=body["created"], first_seq=body["first_seq"],
-                 last_seq=body["last_seq"], entries=body["entries"], kid=header[4])
+                 last_seq=body["last_seq"], entries=body["entries"], kid=header[4],
+                 head=body.get("head"), journal_key=body.get("journal_key"))
 
 
 def open_batch(data: bytes, *, certificate: x509.Certificate) -> tuple[str, list[dict]]:

@@ -1,7 +1,7 @@
 """German texts for the English per-field messages of :class:`~appliance.errors.InvalidInput`.
 
-The pipeline (:mod:`appliance.form`, :mod:`appliance.payload`, :mod:`appliance.schema`,
-:mod:`appliance.names`, :mod:`appliance.uvci`, :mod:`appliance.valuesets`,
+The pipeline (:mod:`appliance.dcc.form`, :mod:`appliance.dcc.payload`, :mod:`appliance.dcc.schema`,
+:mod:`appliance.dcc.names`, :mod:`appliance.dcc.uvci`, :mod:`appliance.dcc.valuesets`,
 :mod:`appliance.issue`) writes its field messages in English. The tablet shows them
 beside the field in the user's language: :func:`translate` matches each message
 against a small ordered table of templates (a regex per English template, a German
@@ -26,7 +26,7 @@ from datetime import date
 
 log = logging.getLogger(__name__)
 
-#: The hints that follow "; " or sit in parentheses in appliance.form's messages.
+#: The hints that follow "; " or sit in parentheses in appliance.dcc.form's messages.
 HINTS: dict[str, str] = {
     "give the product's EU number, e.g. EU/1/20/1528 (Comirnaty)":
         "bitte die EU-Zulassungsnummer angeben, z. B. EU/1/20/1528 (Comirnaty)",
@@ -90,7 +90,7 @@ _DATE = r"(?P<date>\d{4}(?:-\d{2}-\d{2})?)"
 #: (English template as a regex, German template); first match wins, so specific before general.
 #: Open-ended parts never span "; ", which separates the messages validate_dcc joins.
 TEMPLATES: list[tuple[str, str]] = [
-    # appliance.form: text, dates, counts, codes
+    # appliance.dcc.form: text, dates, counts, codes
     (r"is required", "ist erforderlich"),
     (r"must be text", "muss Text sein"),
     (r"contains control or unassigned characters; type it again",
@@ -118,7 +118,7 @@ TEMPLATES: list[tuple[str, str]] = [
     (rf"must be a date and time, {_HINT}", "muss Datum und Uhrzeit sein, {hint}"),
     (rf"needs a time zone offset, {_HINT}", "braucht eine Zeitzone, {hint}"),
     (rf"is not a possible date and time, {_HINT}", "ist kein möglicher Zeitpunkt, {hint}"),
-    # appliance.form: structure of the input JSON (section and key names stay as they are)
+    # appliance.dcc.form: structure of the input JSON (section and key names stay as they are)
     (r"must be a JSON object with the person's fields and a '(?P<s>\w+)' section",
      "muss ein JSON-Objekt mit den Personenfeldern und einem Abschnitt '{s}' sein"),
     (r"has a '(?P<o>\w+)' section but the certificate type is (?P<s>\w+); put the event data under '\w+'",
@@ -127,7 +127,7 @@ TEMPLATES: list[tuple[str, str]] = [
     (r"the '(?P<s>\w+)' section is missing", "der Abschnitt '{s}' fehlt"),
     (r"must be an object with the event fields", "muss ein Objekt mit den Feldern des Ereignisses sein"),
     (r"must be v \(vaccination\), t \(test\) or r \(recovery\)", "muss v (Impfung), t (Test) oder r (Genesung) sein"),
-    # appliance.names
+    # appliance.dcc.names
     (r"a name cannot contain digits; check the name", "ein Name darf keine Ziffern enthalten; bitte den Namen prüfen"),
     ((r"contains (?P<script>\S+) characters that cannot be transliterated automatically; "
       r"type the standardised name \(ICAO 9303: A-Z and <\)"),
@@ -138,7 +138,7 @@ TEMPLATES: list[tuple[str, str]] = [
      "der standardisierte Name hätte {n} Zeichen, erlaubt sind {m}; bitte gekürzt eingeben"),
     (r"may only contain the letters A-Z and < \(ICAO 9303\), e\.g\. (?P<example>\S+)",
      "darf nur die Buchstaben A-Z und < enthalten (ICAO 9303), z. B. {example}"),
-    # appliance.uvci
+    # appliance.dcc.uvci
     (r"character (?P<c>'[^']*'|\"[^\"]*\"|\S+) is not allowed in a UVCI \(A-Z, 0-9, / and :\)",
      "das Zeichen {c} ist in einer UVCI nicht erlaubt (A-Z, 0-9, / und :)"),
     (r"must be a two-letter ISO 3166 country code, e\.g\. (?P<example>\S+)",
@@ -151,10 +151,10 @@ TEMPLATES: list[tuple[str, str]] = [
      "die UVCI hätte {n} Zeichen, erlaubt sind {m}; bitte den UVCI-Ausstellerteil kürzen"),
     (rf"sequence number must be an integer from {_N} to {_M}",
      "die laufende Nummer muss eine ganze Zahl von {n} bis {m} sein"),
-    # appliance.valuesets
+    # appliance.dcc.valuesets
     (r"unknown vaccine product; give the EU product number, e\.g\. (?P<example>\S+)",
      "unbekannter Impfstoff; bitte die EU-Zulassungsnummer angeben, z. B. {example}"),
-    # appliance.payload: plausibility
+    # appliance.dcc.payload: plausibility
     (r"type must be v, t or r", "die Art muss v, t oder r sein"),
     (r"is in the future; check the year", "darf nicht in der Zukunft liegen; bitte das Jahr prüfen"),
     (r"is in the future; the (?:vaccination|first positive test) cannot be later than today",
@@ -223,7 +223,7 @@ TEMPLATES: list[tuple[str, str]] = [
     (r"must be a test device code", "muss ein Code eines Antigentests sein"),
     (r"must be a time zone such as (?P<example>\S+)", "muss eine Zeitzone sein, z. B. {example}"),
     (r"must be one of (?P<choices>\w+(?:, \w+)+)", "muss {choices} sein"),
-    # appliance.schema (via payload.validate_dcc); keys, patterns and value-set names stay as they are
+    # appliance.dcc.schema (via payload.validate_dcc); keys, patterns and value-set names stay as they are
     (r"(?P<keys>[\w, ]+) is a required property", "Pflichtangabe „{keys}“ fehlt"),
     (r"has (?P<groups>[vtr](?: and [vtr])+); a certificate holds exactly one of v, t or r",
      "enthält {groups}; ein Zertifikat enthält genau eines von v, t oder r"),
