@@ -7,6 +7,7 @@ reads the clock; pass ``at``.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from datetime import datetime, timezone
 
@@ -63,18 +64,26 @@ def dcc_types_allowed(cert: x509.Certificate) -> set[str] | None:
     type; a *critical* EKU without a DCC OID (IS/3: an ICAO OID) allows none,
     as RFC 5280 limits such a certificate to the purposes it names.
     """
+    types = _types_for_der(cert.public_bytes(serialization.Encoding.DER))
+    return None if types is None else set(types)
+
+
+@functools.lru_cache(maxsize=256)
+def _types_for_der(der: bytes) -> frozenset[str] | None:
+    """:func:`dcc_types_allowed` for the certificate ``der`` (cached: a pure function of the
+    bytes, and the self-check asks it of the same DSC for every certificate it signs)."""
     try:
-        parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+        parsed = asn1_x509.Certificate.load(der)
         for ext in parsed["tbs_certificate"]["extensions"] or []:
             if ext["extn_id"].dotted == EKU_OID:
                 oids = [o.dotted for o in ext["extn_value"].parsed]
-                types = {TYPE_FOR_EKU[o] for o in oids if o in TYPE_FOR_EKU}
+                types = frozenset(TYPE_FOR_EKU[o] for o in oids if o in TYPE_FOR_EKU)
                 if types:
                     return types
-                return set() if ext["critical"].native else set(TYPES)
+                return frozenset() if ext["critical"].native else frozenset(TYPES)
     except (ValueError, TypeError, KeyError):
         return None
-    return set(TYPES)
+    return frozenset(TYPES)
 
 
 def not_before(cert: x509.Certificate) -> datetime:

@@ -136,6 +136,35 @@ def schema_errors(dcc: object) -> list[tuple[tuple, str]]:
     return [(tuple(e.path), _message(e)) for e in errors]
 
 
+_JSON_LEAVES = (str, int, float, bool, type(None))
+
+
+def canonical_json(instance: object) -> bytes | None:
+    """``instance`` as sorted-key JSON bytes, or None when it holds anything but (exactly) dict
+    with str keys, list, str, int, float, bool or None, or a NaN/infinity.
+
+    Two instances with the same bytes are the same JSON value with the same Python types (key
+    order aside, which no schema rule looks at), so the schema's verdict on one is its verdict on
+    the other: the issuer's self-check uses this to skip a second schema pass over a payload it
+    validated moments earlier (:func:`appliance.dcc.verify.verify`, ``prevalidated``)."""
+
+    def plain(value: object) -> bool:
+        kind = type(value)
+        if kind is dict:
+            return all(type(k) is str and plain(v) for k, v in value.items())
+        if kind is list:
+            return all(plain(v) for v in value)
+        return kind in _JSON_LEAVES
+
+    if not plain(instance):
+        return None
+    try:
+        return json.dumps(instance, sort_keys=True, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8")
+    except ValueError:
+        return None
+
+
 def validate(dcc: object) -> list[str]:
     """Schema violations as ``"path: message"`` strings; empty means valid."""
     return [f"{path_text(p)}: {m}" for p, m in schema_errors(dcc)]
@@ -183,4 +212,4 @@ def check_valuesets(dcc: object, *, strict_test_manf: bool = False,
 
 
 __all__ = ["validate", "check_valuesets", "schema_errors", "valueset_errors", "path_text",
-           "is_date_time", "format_checker"]
+           "is_date_time", "format_checker", "canonical_json", "as_json"]

@@ -203,13 +203,17 @@ def _decode(cose_bytes: bytes) -> tuple[CoseSign1, Claims]:
 
 def verify(hc1: str, *, dscs: Sequence[x509.Certificate], at: datetime, valuesets=None, revocations=None,
            rules: Sequence | None = None, rule_countries: Sequence[str] = (),
-           type_limits: Mapping[bytes, frozenset] | None = None) -> VerifyResult:
+           type_limits: Mapping[bytes, frozenset] | None = None,
+           prevalidated: bytes | None = None) -> VerifyResult:
     """Verify an ``HC1:`` text against trusted DSCs at the instant ``at``. Never raises on bad input.
 
     Optional reference data: ``valuesets`` (a :class:`~appliance.dcc.valuesets.ValueSets`, default
     the packaged ones), ``revocations`` (a :class:`~appliance.dcc.revocation.RevocationList`: sets
     ``revoked``), ``rules`` (business rules of ``rule_countries``, or of every country they cover:
-    sets ``rules``) and ``type_limits`` (kid -> types an installed trust list allows)."""
+    sets ``rules``) and ``type_limits`` (kid -> types an installed trust list allows).
+    ``prevalidated`` (the issuer's self-check): the canonical JSON of the payload it has just
+    validated against the schema; the schema pass is skipped only when the decoded payload is
+    exactly those bytes (see :func:`~appliance.dcc.payload_checks.schema_problems`)."""
     result = VerifyResult()
     text = _stage(result, "prefix", unprefix, hc1)
     data = None if text is None else _stage(result, "base45", b45, text)
@@ -238,7 +242,7 @@ def verify(hc1: str, *, dscs: Sequence[x509.Certificate], at: datetime, valueset
 
     body = result.payload if result.payload is not None else claims.dcc
     _stage(result, "signature", signature)
-    _stage(result, "schema", payload_check, schema_problems, body)
+    _stage(result, "schema", payload_check, schema_problems, body, prevalidated)
     _stage(result, "valuesets", payload_check, valueset_problems, body, valuesets)
     if result.certificate is not None:
         _stage(result, "validity_period", payload_check, check_validity, claims, result.certificate, at)
