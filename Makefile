@@ -11,6 +11,7 @@ STAMP := $(VENV)/.installed
 # UI, zbar for QR decoding, systemd-analyze for the units, dbus for tpm2-abrmd; poppler-utils
 # (pdftoppm, pdftotext) for the letter tests and fonts-dejavu-core for the letters' fonts;
 # nginx, the production front server, for tests/security/test_front_server.py.
+# postgresql: the hub's production store; tests/hub start a private cluster from its binaries.
 APT_PACKAGES := softhsm2 opensc swtpm swtpm-tools tpm2-tools tpm2-abrmd libtpm2-pkcs11-1 faketime \
 	libtpm2-pkcs11-tools libtss2-tcti-tabrmd0 dbus chromium libzbar0 systemd postgresql \
 	poppler-utils fonts-dejavu-core nginx

@@ -1,12 +1,16 @@
-"""``appliance hub``: run the central hub, register devices, import USB bundles.
+"""``appliance hub``: run the central hub, migrate its store, register devices, import USB
+bundles, and the central office's view: ``devices``, ``device show ID``, ``clear-fork ID``.
 
 The hub has its own ``APPLIANCE_CONFIG``/``APPLIANCE_STATE_DIR`` pair; its store is
-``<state>/hub.sqlite`` and its read-API token ``<state>/hub-token``.
+``[hub] database`` (default ``<state>/hub.sqlite``) and its read-API token ``<state>/hub-token``.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,8 +19,9 @@ from appliance.sync import batches
 from appliance.dcc import dsc
 from appliance.errors import DecodeError, HubError, UsageError
 from appliance.config import load_config
+from appliance.commands import reference as reference_cmd
 
-HELP = "the central hub: serve | register-device | import"
+HELP = "the central hub: serve | migrate | register-device | import | devices | device show | clear-fork"
 
 
 def register(subparsers) -> None:
@@ -27,18 +32,44 @@ def register(subparsers) -> None:
     p = sub.add_parser("serve", help="run the hub (HTTPS with [hub] tls_cert/tls_key; plain HTTP on loopback)")
     p.add_argument("--host", help="address to listen on (default [hub] host)")
     p.add_argument("--port", type=int, help="port (default [hub] port)")
+    p.add_argument("--workers", type=int, help="hub processes on the port (default [hub] workers; "
+                                              "more than one needs PostgreSQL)")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a child of --workers N
     p.set_defaults(func=run_serve)
+
+    p = sub.add_parser("migrate", help="apply the store's missing schema migrations (forward only)")
+    p.set_defaults(func=run_migrate)
 
     p = sub.add_parser("register-device", help="register a device and the DSC its batches are signed with")
     p.add_argument("--device-id", required=True, help="the device's [device] id")
     p.add_argument("--dsc", required=True, type=Path, help="the device's DSC (PEM, DER or base64)")
     p.add_argument("--centre", help="centre name for the statistics (default: the device id)")
+    p.add_argument("--region", help="region, for the status page's filter")
     p.add_argument("--yes", action="store_true", help="replace a different registered DSC (key rotation)")
     p.set_defaults(func=run_register)
 
     p = sub.add_parser("import", help="import a USB bundle made by 'appliance journal export'")
     p.add_argument("file", type=Path, metavar="FILE")
     p.set_defaults(func=run_import)
+
+    p = sub.add_parser("devices", help="every device: last seen, backlog, chain and fork state")
+    p.add_argument("--region", help="only this region")
+    p.add_argument("--centre", help="only this centre")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_devices)
+
+    p = sub.add_parser("device", help="one device: 'device show ID' (re-verifies its stored chain)")
+    p.add_argument("action", choices=["show"])
+    p.add_argument("device_id", metavar="ID")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run_device_show)
+
+    p = sub.add_parser("clear-fork", help="take a flagged (fork, rollback) device's entries again; journaled")
+    p.add_argument("device_id", metavar="ID")
+    p.add_argument("--reason", required=True, help="why (recorded with your user name at the hub)")
+    p.set_defaults(func=run_clear_fork)
+
+    reference_cmd.register_hub(sub)  # hub reference publish (appliance/commands/reference.py)
 
 
 def _config():
@@ -56,9 +87,43 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is not a TCP port")
     tls = check_listen(host, config.hub.tls_cert, config.hub.tls_key)
+    workers = config.hub.workers if args.workers is None else args.workers
+    if not 1 <= workers <= 64:
+        raise UsageError(f"--workers {workers}: give 1 to 64 hub processes")
+    if workers > 1 and not args.worker:
+        return _supervise(config, host, port, workers, tls)
     app = create_hub_app(config)
-    print(f"hub: serving {'https' if tls else 'http'}://{host}:{port} (state {config.state_dir})", flush=True)
-    serve(app, host=host, port=port, tls_cert=config.hub.tls_cert, tls_key=config.hub.tls_key)
+    if not args.worker:
+        print(f"hub: serving {'https' if tls else 'http'}://{host}:{port} (state {config.state_dir})", flush=True)
+    serve(app, host=host, port=port, tls_cert=config.hub.tls_cert, tls_key=config.hub.tls_key,
+          reuse_port=args.worker)
+    return 0
+
+
+def _supervise(config, host: str, port: int, workers: int, tls: bool) -> int:
+    from appliance.hub import open_store  # lazy: appliance.hub loads Flask, ~70 ms on every command
+    from appliance.hub.workers import supervise  # lazy: via appliance.hub, loads Flask (~70 ms)
+
+    open_store(config, pool_size=1).close()       # a wrong database is one clear line here, not N
+    scheme = "https" if tls else "http"
+
+    def announce(bound: int, pids: list[int]) -> None:
+        print(f"hub: serving {scheme}://{host}:{bound} with {len(pids)} processes "
+              f"(pids {' '.join(map(str, pids))}; state {config.state_dir})", flush=True)
+
+    return supervise(host, port, workers, announce=announce)
+
+
+def run_migrate(_args: argparse.Namespace) -> int:
+    from appliance.hub.store import open_url, redact_url  # lazy: the store package loads the hub app (~70 ms)
+
+    config = _config()
+    store = open_url(config.hub.database, config.state_dir, migrate=True, pool_size=1)
+    try:
+        version = store.schema_version()
+    finally:
+        store.close()
+    print(f"hub database {redact_url(store.url)}: schema version {version} (this software's newest)")
     return 0
 
 
@@ -76,7 +141,7 @@ def run_register(args: argparse.Namespace) -> int:
     store = open_store(_config())
     try:
         outcome = store.register_device(args.device_id, cert, now=datetime.now(timezone.utc),
-                                        replace=args.yes, centre=args.centre)
+                                        replace=args.yes, centre=args.centre, region=args.region)
     finally:
         store.close()
     print(f"device {args.device_id}: {outcome} (kid {dsc.kid_b64(cert)})")
@@ -105,4 +170,85 @@ def run_import(args: argparse.Namespace) -> int:
                   f"{result.stored} new entries, hub has up to seq {result.acknowledged_seq}")
     finally:
         store.close()
+    return 0
+
+
+def _open(config):
+    from appliance.hub import open_store  # lazy: appliance.hub loads Flask, ~70 ms on every command
+
+    return open_store(config, pool_size=2)
+
+
+def _device_line(d: dict) -> str:
+    state = "ok" if d["chain_ok"] else f"FLAGGED {d['flag'] or 'chain'}: {d['fork_detail'] or d['chain_error']}"
+    backlog = "?" if d["backlog"] is None else d["backlog"]
+    return (f"{d['device_id']:<24} {d['region'] or '-':<12} {d['centre'] or '-':<20} {d['acknowledged_seq']:>9} "
+            f"{backlog:>7} {(d['last_seen'] or 'never'):<25} {(d['dsc_not_after'] or '')[:10]:<10} {state}")
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    from appliance.hub.summary import device_summary  # lazy: via appliance.hub, loads Flask (~70 ms)
+
+    store = _open(_config())
+    now = datetime.now(timezone.utc)
+    try:
+        rows, after = [], None
+        while True:
+            page = store.devices(after=after, limit=1000, region=args.region, centre=args.centre)
+            rows += [device_summary(d, full=True, now=now) for d in page]
+            if len(page) < 1000:
+                break
+            after = page[-1]["device_id"]
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'device':<24} {'region':<12} {'centre':<20} {'acked seq':>9} {'backlog':>7} {'last seen':<25} "
+          f"{'DSC until':<10} state")
+    for d in rows:
+        print(_device_line(d))
+    return 0
+
+
+def run_device_show(args: argparse.Namespace) -> int:
+    from appliance.hub.summary import device_summary  # lazy: via appliance.hub, loads Flask (~70 ms)
+
+    store = _open(_config())
+    try:
+        if store.device(args.device_id) is None:
+            raise HubError(f"device {args.device_id!r} is not registered at this hub ('appliance hub devices' "
+                           "lists them)")
+        broken = store.audit(args.device_id)
+        summary = device_summary(store.device(args.device_id), full=True, now=datetime.now(timezone.utc))
+        events = store.events(args.device_id)
+        heads = [{k: h[k] for k in ("seq", "hash", "time", "received_at")} for h in store.heads(args.device_id)]
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(dict(summary, events=events, heads=heads[-20:]), indent=2))
+        return 0
+    for key, value in summary.items():
+        print(f"{key:>18}: {value}")
+    print(f"{'stored chain':>18}: {'intact' if broken is None else f'BROKEN at seq {broken[0]}: {broken[1]}'}")
+    print(f"{'signed heads':>18}: {len(heads)}" + (f", newest seq {heads[-1]['seq']} at {heads[-1]['time']}"
+                                                   if heads else ""))
+    for event in events:
+        print(f"{'event':>18}: {event['time']} {event['kind']} by {event['operator']}: {event['reason']}"
+              + (f" ({event['detail']})" if event["detail"] else ""))
+    return 0
+
+
+def run_clear_fork(args: argparse.Namespace) -> int:
+    if not args.reason.strip():
+        raise UsageError("--reason must say why the flag is cleared (it is recorded)")
+    operator = os.environ.get("SUDO_USER") or getpass.getuser()
+    store = _open(_config())
+    try:
+        old = store.clear_flag(args.device_id, reason=args.reason.strip(), operator=operator,
+                               now=datetime.now(timezone.utc))
+    finally:
+        store.close()
+    print(f"device {args.device_id}: {old['flag_kind'] or 'fork'} flag cleared by {operator} "
+          f"(was: {old['fork_detail']}); its entries are accepted again")
     return 0

@@ -1,7 +1,8 @@
 """The central hub: receives the signed journal batches of many devices and reports on them.
 
-``create_hub_app(config)`` builds the Flask app on its own state directory
-(``<state>/hub.sqlite`` and ``<state>/hub-token``); ``appliance hub serve`` runs it.
+``create_hub_app(config)`` builds the Flask app on its store (``[hub] database``: SQLite in
+``<state>/hub.sqlite`` by default, or PostgreSQL) and its token (``<state>/hub-token``);
+``appliance hub serve`` runs it, in one or several processes (:mod:`appliance.hub.workers`).
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ from typing import Callable
 
 from flask import Flask
 
-from appliance.sync import batches
-from appliance.hub import api, views
+from appliance.hub import api, read_api, reference, views
 from appliance.hub.auth import ensure_token
-from appliance.hub.store import HubStore
+from appliance.hub.store import HubStore, open_url
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "hub.sqlite"
 
 
-def open_store(config) -> HubStore:
-    return HubStore.open(config.state_dir / DB_FILE)
+def open_store(config, *, migrate: bool | None = None, pool_size: int = 10) -> HubStore:
+    """The store ``[hub] database`` names (SQLite: migrated on open; PostgreSQL: checked)."""
+    return open_url(config.hub.database, config.state_dir, migrate=migrate, pool_size=pool_size)
 
 
 def create_hub_app(config, *, store: HubStore | None = None,
@@ -35,8 +36,10 @@ def create_hub_app(config, *, store: HubStore | None = None,
         HUB_TOKEN=ensure_token(config.state_dir),
         HUB_NOW=now or (lambda: datetime.now(timezone.utc)),
         HUB_MAX_ENTRIES=config.hub.max_batch,
-        MAX_CONTENT_LENGTH=batches.MAX_BATCH_BYTES + 1024,
+        MAX_CONTENT_LENGTH=config.hub.max_body_bytes,
     )
     app.register_blueprint(api.bp)
+    app.register_blueprint(read_api.bp)
     app.register_blueprint(views.bp)
+    reference.init_app(app, config)  # signed reference-data bundles (appliance/hub/reference.py)
     return app

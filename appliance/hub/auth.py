@@ -4,7 +4,7 @@ The token is made on first start (random, file mode 0600). The read API and the
 status page want it as ``Authorization: Bearer <token>``, or as the password of
 HTTP Basic auth (any user name) so that a browser can open the status page.
 Batch uploads need no token: the device's signature authenticates them, and a
-device may read only its own high-water mark.
+anonymous caller learns a device's high-water mark but not which device ids are registered.
 """
 
 from __future__ import annotations
@@ -50,14 +50,19 @@ def _presented() -> str | None:
     return None
 
 
+def has_token() -> bool:
+    """Does this request carry the hub's API token?"""
+    given = _presented()
+    token = current_app.config["HUB_TOKEN"]
+    return given is not None and hmac.compare_digest(given.encode(), token.encode())
+
+
 def require_token(view):
     """Refuse a request without the hub token (401, with a Basic challenge for browsers)."""
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
-        token = current_app.config["HUB_TOKEN"]
-        given = _presented()
-        if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+        if not has_token():
             response = jsonify(error="the hub API token is needed: send 'Authorization: Bearer <token>' "
                                      "(the token is in the hub state directory, file hub-token)")
             response.status_code = 401

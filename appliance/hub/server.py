@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import signal
+import socket
 import threading
 from pathlib import Path
 
@@ -43,24 +44,36 @@ def check_listen(host: str, tls_cert: str, tls_key: str) -> bool:
     return bool(tls_cert)
 
 
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound with SO_REUSEPORT: several hub processes listen on one port and the
+    kernel spreads the connections over them (:mod:`appliance.hub.workers`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
 def serve(app, *, host: str, port: int, tls_cert: str = "", tls_key: str = "",
-          threads: int = 8) -> None:
-    """Serve ``app`` until SIGTERM/SIGINT."""
+          threads: int = 8, reuse_port: bool = False) -> None:
+    """Serve ``app`` until SIGTERM/SIGINT (``reuse_port``: share the port with sibling workers)."""
     if check_listen(host, tls_cert, tls_key):
-        _serve_tls(app, host=host, port=port, cert=tls_cert, key=tls_key, threads=threads)
+        _serve_tls(app, host=host, port=port, cert=tls_cert, key=tls_key, threads=threads, reuse_port=reuse_port)
     else:
         import waitress  # lazy: ~5 ms, and only the plain-HTTP hub uses it (HTTPS uses cheroot)
 
         log.info("hub listening on http://%s:%d", host, port)
-        waitress.serve(app, host=host, port=port, threads=threads, ident="appliance-hub",
-                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
+        where = {"sockets": [reuse_port_socket(host, port)]} if reuse_port else {"host": host, "port": port}
+        waitress.serve(app, threads=threads, ident="appliance-hub",
+                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"], **where)
 
 
-def _serve_tls(app, *, host: str, port: int, cert: str, key: str, threads: int) -> None:
+def _serve_tls(app, *, host: str, port: int, cert: str, key: str, threads: int, reuse_port: bool) -> None:
     from cheroot import wsgi  # lazy: cheroot and ssl, ~12-20 ms, and only the HTTPS hub uses it
     from cheroot.ssl.builtin import BuiltinSSLAdapter  # lazy: part of cheroot, only the HTTPS hub uses it
 
-    server = wsgi.Server((host, port), app, numthreads=threads, server_name="appliance-hub")
+    server = wsgi.Server((host, port), app, numthreads=threads, server_name="appliance-hub", reuse_port=reuse_port)
     server.ssl_adapter = BuiltinSSLAdapter(cert, key)
 
     def stop(_signum, _frame):

@@ -78,8 +78,8 @@ def test_usb_bundle_import_with_the_batch_checks(device, hub, tmp_path):
 
     data = bundle.read_bytes()
     tampered = tmp_path / "usb" / "tampered.cose"
-    i = data.index(b"staff1")
-    tampered.write_bytes(data[:i] + b"staff2" + data[i + 6:])
+    i = data.index(b"op-") + 3                                             # the operator's pseudonym
+    tampered.write_bytes(data[:i] + (b"0" if data[i:i + 1] != b"0" else b"1") + data[i + 1:])
     r = run_appliance("hub", "import", str(tampered), env=env)
     assert r.returncode == 1 and "signature" in r.stderr
     assert hub_entries(hub_state) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import cbor2
 import pytest
 
@@ -54,9 +56,13 @@ def test_resent_and_overlapping_batches_are_no_ops(hub_app, registered, software
     assert hub_app.config["HUB_STORE"].entries(DEVICE) == entries
 
 
-def test_unknown_device_gets_403(hub_app, software_signer):
+def test_unknown_device_cannot_send_and_is_not_told_apart_from_a_known_one(hub_app, registered, software_signer,
+                                                                           auth):
     client = hub_app.test_client()
-    assert client.get("/api/v1/devices/nobody").status_code == 403
+    unknown, known = client.get("/api/v1/devices/nobody"), client.get(f"/api/v1/devices/{DEVICE}")
+    assert unknown.status_code == known.status_code == 200
+    assert dict(unknown.get_json(), device_id=DEVICE) == known.get_json()
+    assert client.get("/api/v1/devices/nobody", headers=auth).status_code == 404
     r = post(client, signed(make_entries(1), software_signer, device="nobody"), device="nobody")
     assert r.status_code == 403 and "not registered" in r.get_json()["error"]
 
@@ -103,7 +109,7 @@ BAD = list(_bad_batches(SoftwareSigner.generate(now=NOW), SoftwareSigner.generat
 def test_bad_batch_gets_4xx_with_reason_and_nothing_is_stored(hub_config, software_signer, kind):
     from appliance.hub import create_hub_app
 
-    app = create_hub_app(hub_config.replace(hub=hub_config.hub.__class__(max_batch=5)), now=lambda: NOW)
+    app = create_hub_app(hub_config.replace(hub=dataclasses.replace(hub_config.hub, max_batch=5)), now=lambda: NOW)
     store = app.config["HUB_STORE"]
     store.register_device(DEVICE, software_signer.certificate, now=NOW)
     data, code, reason = _bad_batches(software_signer, SoftwareSigner.generate(now=NOW))[kind]
@@ -172,7 +178,7 @@ def test_status_page_lists_devices_with_gaps_and_chain_state(hub_app, registered
         conn.execute("UPDATE entries SET operator = 'x' WHERE seq = 4")
         conn.execute("DELETE FROM entries WHERE seq = 6")
         conn.execute("UPDATE devices SET acknowledged_seq = acknowledged_seq")
-    store._chain_cache.clear()
+    assert store.audit(DEVICE)[0] == 4                 # the audit re-reads the stored chain
     listed = client.get("/api/v1/devices", headers=auth).get_json()["devices"][0]
     assert listed["chain_ok"] is False and listed["gaps"] == 1 and "seq 4" in listed["chain_error"]
     assert "BROKEN" in client.get("/", headers=auth).get_data(as_text=True)

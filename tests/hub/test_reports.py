@@ -60,7 +60,7 @@ def test_revocation_export_has_the_gateway_shape(device_config, journal, softwar
         assert hashes == {expected_of(u, s) for u, s in revoked.items()}
     everything = client.get("/api/v1/revocations", headers=auth).get_json()["batches"]
     assert {b["hashType"] for b in everything} == {"UCI", "COUNTRYCODEUCI", "SIGNATURE"}
-    assert client.get("/api/v1/revocations?country=AT", headers=auth).get_json() == {"batches": []}
+    assert client.get("/api/v1/revocations?country=AT", headers=auth).get_json()["batches"] == []
     bad = client.get("/api/v1/revocations?hashType=MD5", headers=auth)
     assert bad.status_code == 400 and "hashType" in bad.get_json()["error"]
 

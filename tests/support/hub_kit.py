@@ -29,8 +29,9 @@ def raw_signed_batch(body: dict, signer) -> bytes:
 class HubProcess:
     """``appliance hub serve`` as a child process on a fixed port (restartable)."""
 
-    def __init__(self, env: dict, port: int, log_path: Path, *, scheme: str = "http", verify=False):
-        self.env, self.port, self.scheme, self.verify = env, port, scheme, verify
+    def __init__(self, env: dict, port: int, log_path: Path, *, scheme: str = "http", verify=False,
+                 extra: tuple = ()):
+        self.env, self.port, self.scheme, self.verify, self.extra = env, port, scheme, verify, tuple(extra)
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
@@ -45,8 +46,8 @@ class HubProcess:
 
     def start(self, timeout_s: float = 30.0) -> None:
         with open(self.log_path, "ab") as log:
-            self.proc = start_appliance("hub", "serve", "--host", "127.0.0.1", "--port", self.port, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=log)
+            self.proc = start_appliance("hub", "serve", "--host", "127.0.0.1", "--port", self.port, *self.extra,
+                                        env=self.env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -58,6 +59,13 @@ class HubProcess:
                 pass
             time.sleep(0.1)
         raise RuntimeError("hub did not start")
+
+    def workers(self) -> list[int]:
+        """The pids of the worker processes of ``hub serve --workers N`` (children of the supervisor)."""
+        if self.proc is None:
+            return []
+        text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        return [int(p) for p in text.split()]
 
     def stop(self, *, kill: bool = False) -> None:
         if self.proc and self.proc.poll() is None:
