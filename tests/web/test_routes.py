@@ -244,3 +244,11 @@ def test_status_page_reads_the_sync_agents_fields(staff, devices, now):
     assert staff.client.get("/status.json").get_json()["hub_offline"] is False
     page = staff.get("/status").get_data(as_text=True)
     assert (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M") in page
+
+
+def test_admin_page_links_to_bulk_issuance_and_reference_data(admin):
+    html = admin.get("/admin/").get_data(as_text=True)
+    for link_id, target in (("batch-link", "/admin/batch"), ("reference-link", "/admin/reference")):
+        match = re.search(rf'<a href="([^"]+)" id="{link_id}"', html)
+        assert match and match.group(1).startswith(target), (link_id, match and match.group(1))
+        assert admin.get(match.group(1)).status_code == 200
