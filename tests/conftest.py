@@ -19,7 +19,7 @@ from appliance.journal.journal import Journal
 from tests.support.clock import NOW
 from tests.support.dcc import sample_dcc, sign_to_hc1
 
-pytest_plugins = ["tests.support.hub_fixtures"]
+pytest_plugins = ["tests.support.hub_fixtures", "tests.support.web_fixtures"]
 
 
 @pytest.fixture
@@ -93,3 +93,24 @@ def example():
     """``example("v")`` -> a fresh copy of the packaged example input for that type
     (:func:`appliance.dcc.samples.example_input`, its dates as shipped, which fit :data:`NOW`)."""
     return example_input
+
+
+@pytest.fixture
+def request_for(config, now, example):
+    """``request_for("v")`` -> a parsed IssueRequest from the packaged example."""
+    from appliance.dcc import form
+
+    return lambda t, data=None: form.parse_input(data or example(t), type=t, device=config.device, now=now)
+
+
+@pytest.fixture
+def make_issuer(config, journal, clock, software_signer):
+    """``make_issuer(signer=..., clock=..., release_date=...)`` with the test defaults."""
+    from appliance.issue import Issuer
+
+    def make(**kw):
+        kw.setdefault("signer", software_signer)
+        kw.setdefault("clock", clock)
+        return Issuer(config=kw.pop("config", config), journal=kw.pop("journal", journal), **kw)
+
+    return make

@@ -8,25 +8,8 @@ import sqlite3
 import pytest
 
 
-@pytest.fixture
-def request_for(config, now, example):
-    """``request_for("v")`` -> a parsed IssueRequest from the packaged example."""
-    from appliance.dcc import form
-
-    return lambda t, data=None: form.parse_input(data or example(t), type=t, device=config.device, now=now)
 
 
-@pytest.fixture
-def make_issuer(config, journal, clock, software_signer):
-    """``make_issuer(**kw)``: a fresh Issuer (a new process start) on the test's journal."""
-    from appliance.issue import Issuer
-
-    def make(**kw):
-        kw.setdefault("signer", software_signer)
-        kw.setdefault("clock", clock)
-        return Issuer(config=kw.pop("config", config), journal=kw.pop("journal", journal), **kw)
-
-    return make
 
 
 @pytest.fixture

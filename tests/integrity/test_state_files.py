@@ -11,6 +11,7 @@ import pytest
 
 from appliance.errors import JournalError
 from appliance.journal.journal import Journal
+from tests.support.toolcheck import require
 
 
 def test_the_journal_is_0600_under_umask_022(tmp_path, now):
@@ -31,8 +32,7 @@ def full_disk(tmp_path):
     mnt = tmp_path / "full"
     mnt.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); needs root with CAP_SYS_ADMIN")
+    require(r.returncode == 0, f"a tmpfs mount for the full-disk test ({r.stderr.strip()}; needs root)")
     try:
         fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
         try:

@@ -24,22 +24,4 @@ def make_issued():
     return issued_kwargs
 
 
-@pytest.fixture
-def request_for(config, now, example):
-    """``request_for("v")`` -> a parsed IssueRequest from the packaged example."""
-    from appliance.dcc import form
 
-    return lambda t, data=None: form.parse_input(data or example(t), type=t, device=config.device, now=now)
-
-
-@pytest.fixture
-def make_issuer(config, journal, clock, software_signer):
-    """``make_issuer(signer=..., clock=..., release_date=...)`` with the test defaults."""
-    from appliance.issue import Issuer
-
-    def make(**kw):
-        kw.setdefault("signer", software_signer)
-        kw.setdefault("clock", clock)
-        return Issuer(config=kw.pop("config", config), journal=kw.pop("journal", journal), **kw)
-
-    return make

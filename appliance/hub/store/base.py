@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,7 +89,7 @@ class Tx:
             self.conn.cursor().executemany(self._sql(sql), rows)
 
 
-class HubStore(DeviceQueries, EntryQueries):
+class HubStore(DeviceQueries, EntryQueries, ABC):
     """Devices, their entries, heads, revocations and statistics on one database.
 
     Subclasses set :attr:`engine`, :attr:`url` and implement :meth:`_begin` (a write
@@ -110,20 +111,24 @@ class HubStore(DeviceQueries, EntryQueries):
 
     # --- engine hooks -------------------------------------------------------------
 
-    def _begin(self):  # pragma: no cover - engines implement it
-        raise NotImplementedError
+    @abstractmethod
+    def _begin(self):
+        """Each engine implements it."""
 
-    def _reading(self):  # pragma: no cover - engines implement it
-        raise NotImplementedError
+    @abstractmethod
+    def _reading(self):
+        """Each engine implements it."""
 
-    def close(self) -> None:  # pragma: no cover - engines implement it
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None:
+        """Each engine implements it."""
 
     def lock_global(self, tx: Tx, key: int) -> None:
         """Hold a database-wide lock ``key`` until the transaction ends (SQLite: writers are serial)."""
 
+    @abstractmethod
     def has_table(self, tx: Tx, name: str) -> bool:
-        raise NotImplementedError
+        """Each engine implements it."""
 
     def before_entries(self, months: set[str]) -> None:
         """Prepare storage for entries of these months (PostgreSQL: their partitions)."""
