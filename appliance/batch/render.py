@@ -34,6 +34,14 @@ def render_file(path: str, letters: list[Letter], title: str) -> tuple[str, int,
     return Path(path).name, len(letters), len(data)
 
 
+def _lower_priority() -> None:
+    """Worker start-up: render below the signing process and the tablet UI (nice 10)."""
+    try:
+        os.nice(10)
+    except OSError:  # not permitted here: render at normal priority
+        pass
+
+
 def clean_partial(folder: Path) -> None:
     """Remove temp files a killed run left behind (``.letters-0001.pdf.*.tmp``)."""
     for stale in folder.glob(".*.tmp"):
@@ -45,12 +53,13 @@ class Renderer:
 
     While the runner is still signing, at most ``workers - 1`` files render at once (at least
     one), so the signing process keeps a core to itself; :meth:`results` (signing done) lets
-    every worker render.
+    every worker render. Workers run at nice 10, below signing and the tablet UI.
     """
 
     def __init__(self, workers: int | None = None):
         self.workers = (os.cpu_count() or 1) if workers is None else workers
-        self._pool = (ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self._pool = (ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                          initializer=_lower_priority)
                       if self.workers > 0 else None)
         self._limit = max(1, self.workers - 1)
         self._waiting: deque[tuple[str, list[Letter], str]] = deque()

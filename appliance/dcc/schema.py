@@ -29,6 +29,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any, Iterable
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from rfc3339_validator import validate_rfc3339
@@ -72,6 +73,28 @@ def _validator() -> Draft202012Validator:
     schema = _schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=format_checker())
+
+
+@functools.cache
+def _fast():
+    """The same schema compiled to Python by fastjsonschema (about 10x faster on a valid
+    payload), with jsonschema's own format checks, so the two agree on every format.
+
+    Only its *verdict* is used: a payload it accepts has no schema errors; for one it refuses,
+    :func:`schema_errors` asks jsonschema for the full list of messages. The two validators
+    are held to the same verdict by ``tests/dcc/test_schema_fast.py``."""
+    checker = format_checker()
+    formats = {name: functools.partial(checker.conforms, format=name) for name in ("date", "date-time")}
+    return fastjsonschema.compile(_schema(), formats=formats, use_default=False)
+
+
+def fast_verdict(instance: object) -> bool:
+    """True when ``instance`` (JSON form, see :func:`as_json`) satisfies the schema."""
+    try:
+        _fast()(instance)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 def path_text(path: Iterable[Any]) -> str:
@@ -132,7 +155,10 @@ def as_json(value: object) -> object:
 
 def schema_errors(dcc: object) -> list[tuple[tuple, str]]:
     """``[(path tuple, message)]`` for every schema violation (sorted by path)."""
-    errors = sorted(_validator().iter_errors(as_json(dcc)), key=lambda e: [str(p) for p in e.path])
+    instance = as_json(dcc)
+    if fast_verdict(instance):
+        return []
+    errors = sorted(_validator().iter_errors(instance), key=lambda e: [str(p) for p in e.path])
     return [(tuple(e.path), _message(e)) for e in errors]
 
 
