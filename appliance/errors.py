@@ -9,6 +9,8 @@ personal data or key material.
      +-- UsageError              bad command-line use (exit 2)
      +-- ConfigError             a configuration file or key is wrong
      +-- InvalidInput            input data rejected; .field_errors maps field -> message
+     +-- IdempotencyConflict     a request token was used again with different data
+     +-- CertificateRevoked      the certificate is revoked: it is not printed or shown as issued
      +-- DecodeError             a string is not a valid HC1 certificate
      +-- SigningError            the signer failed or refused
      |    +-- SignerUnavailable  token, module, key or PIN missing or wrong
@@ -25,6 +27,8 @@ personal data or key material.
 """
 
 from __future__ import annotations
+
+from appliance.messages import Msg, render_all  # noqa: F401 - Msg: raise sites may import it from here
 
 
 class ApplianceError(Exception):
@@ -47,7 +51,11 @@ class InvalidInput(ApplianceError, ValueError):
     """Input data was rejected.
 
     :param field_errors: maps a field name (as the user sees it, e.g.
-        ``vaccination.date``) to a message that says what is wrong.
+        ``vaccination.date``) to a message that says what is wrong: a
+        :class:`~appliance.messages.Msg` (a message id with parameters from the ``pipeline``
+        catalogue, which reads as its English text), so a screen can show it in the
+        reader's language (:meth:`rendered`). A plain ``str`` still works (CLI-only
+        messages) but a German screen shows it as the generic "invalid entry" message.
     """
 
     def __init__(self, field_errors: dict[str, str] | str, message: str | None = None):
@@ -57,6 +65,19 @@ class InvalidInput(ApplianceError, ValueError):
         if message is None:
             message = "; ".join(f"{k}: {v}" for k, v in self.field_errors.items())
         super().__init__(message)
+
+    def rendered(self, lang: str) -> dict[str, str]:
+        """field -> its message in ``lang`` (through the catalogue)."""
+        return render_all(self.field_errors, lang)
+
+
+
+class IdempotencyConflict(ApplianceError):
+    """A request's idempotency token was already used for a request with different data."""
+
+
+class CertificateRevoked(ApplianceError):
+    """The certificate is revoked: it is never printed again, shown as issued or verified as valid."""
 
 
 class DecodeError(ApplianceError, ValueError):

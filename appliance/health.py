@@ -35,6 +35,7 @@ from datetime import datetime
 
 from appliance.dcc import dsc
 from appliance.errors import ApplianceError
+from appliance.messages import Msg
 from appliance.reference import freshness
 from appliance.util.timefmt import parse_utc
 
@@ -78,19 +79,18 @@ def assess(facts: Facts, thresholds: Thresholds = Thresholds()) -> list[Problem]
     """Every problem in ``facts``, worst first (pure)."""
     found = [Problem(FAULT, text) for text in facts.blocking]
     if facts.key_ok is False:
-        found.append(Problem(FAULT, "the signing key is not available"))
+        found.append(Problem(FAULT, Msg("health.key")))
     if facts.clock_trusted is False and not facts.blocking:
-        found.append(Problem(FAULT, "the clock is not trusted; an admin must check the time"))
+        found.append(Problem(FAULT, Msg("health.clock")))
     found += _dsc(facts.dsc_days_left, thresholds.dsc_warn_days)
     found += _printer(facts)
     age = facts.sync_backlog_age_s
     if age is not None and age > thresholds.sync_backlog_warn_s:
-        found.append(Problem(ATTENTION, f"the hub has not received entries for {age / 3600:.0f} hours"))
+        found.append(Problem(ATTENTION, Msg("health.hub_behind", hours=f"{age / 3600:.0f}")))
     elif facts.hub_offline:
-        found.append(Problem(ATTENTION, "the hub cannot be reached; entries wait on the device"))
+        found.append(Problem(ATTENTION, Msg("health.hub_offline")))
     if facts.disk_free_mb is not None and facts.disk_free_mb < thresholds.disk_reserve_mb:
-        found.append(Problem(ATTENTION, f"only {facts.disk_free_mb} MB of disk space are left (reserve "
-                                        f"{thresholds.disk_reserve_mb} MB): free space on the state disk"))
+        found.append(Problem(ATTENTION, Msg("health.disk", free=facts.disk_free_mb, reserve=thresholds.disk_reserve_mb)))
     found += [Problem(ATTENTION, text) for text in freshness.warnings(facts.reference_ages)]
     return sorted(found, key=lambda p: STATES.index(p.state), reverse=True)
 
@@ -99,22 +99,22 @@ def _dsc(days: int | None, warn_days: int) -> list[Problem]:
     if days is None:
         return []
     if days <= 0:
-        return [Problem(FAULT, "the device certificate (DSC) has expired")]
+        return [Problem(FAULT, Msg("health.dsc_expired"))]
     if days < warn_days:
-        return [Problem(ATTENTION, f"the device certificate (DSC) expires in {days} days")]
+        return [Problem(ATTENTION, Msg("health.dsc_expires", days=days))]
     return []
 
 
 def _printer(facts: Facts) -> list[Problem]:
     found = []
     if facts.printer_online is False:
-        found.append(Problem(FAULT, "the printer does not answer"))
+        found.append(Problem(FAULT, Msg("health.printer_offline")))
     if facts.paper == "out":
-        found.append(Problem(FAULT, "the printer is out of paper"))
+        found.append(Problem(FAULT, Msg("health.paper_out")))
     elif facts.paper == "near_end":
-        found.append(Problem(ATTENTION, "the paper roll is running low"))
+        found.append(Problem(ATTENTION, Msg("health.paper_low")))
     if facts.print_queue_stuck:
-        found.append(Problem(ATTENTION, "receipts are waiting to be printed"))
+        found.append(Problem(ATTENTION, Msg("health.queue_stuck")))
     return found
 
 

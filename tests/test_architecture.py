@@ -77,4 +77,5 @@ def test_the_top_level_reads_as_the_system():
     assert packages == {"dcc", "journal", "printing", "sync", "keys", "devices", "web", "hub", "commands",
                         "benchmarks", "util", "batch", "reference"}
     assert names - packages == {"cli.py", "config.py", "errors.py", "settings.py", "runtime.py", "issue.py",
-                                "clock_trust.py", "health.py"}
+                                "clock_trust.py", "health.py",
+                                "messages.py", "translations"}  # message ids and their .po catalogues (pipeline)

@@ -53,9 +53,9 @@ def register(sub) -> None:
 
 
 def _german(message: str) -> str:
-    from appliance.web.field_messages import translate  # lazy: only batch runs translate field messages
+    from appliance.messages import render  # lazy: only batch runs render field messages in German
 
-    return translate(message, "de")
+    return render(message, "de")
 
 
 def _read(path: str) -> bytes:

@@ -34,6 +34,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from rfc3339_validator import validate_rfc3339
 
+from appliance.messages import Msg
+
 from appliance.dcc import valuesets
 from appliance.dcc.model import TYPES
 
@@ -109,36 +111,37 @@ def _group_message(dcc: object) -> str:
     if isinstance(dcc, dict):
         missing = [k for k in ("ver", "nam", "dob") if k not in dcc]
         if missing:
-            return f"{', '.join(missing)} is a required property"
+            return Msg("schema.required", keys=", ".join(missing))
         groups = [k for k in TYPES if k in dcc]
         if len(groups) > 1:
-            return f"has {' and '.join(groups)}; a certificate holds exactly one of v, t or r"
-    return "exactly one of v, t or r is required, together with ver, nam and dob"
+            return Msg("schema.groups", groups=groups)
+    return Msg("schema.one_group")
 
 
 def _message(e: ValidationError) -> str:
     v, arg = e.validator, e.validator_value
     if v == "required":
-        return e.message.replace("'", "")  # "x is a required property" (names the key, not data)
+        # "x is a required property" (names the key, not data)
+        return Msg("schema.required", keys=e.message.replace("'", "").removesuffix(" is a required property"))
     if v == "oneOf" and not e.path:
         return _group_message(e.instance)
     if v == "anyOf" and list(e.path) == ["nam"]:
-        return "at least one of fnt or gnt is required"
+        return Msg("schema.fnt_or_gnt")
     if v == "pattern":
-        return f"does not match the required pattern {arg}"
+        return Msg("schema.pattern", pattern=arg)
     if v == "maxLength":
-        return f"is longer than {arg} characters"
+        return Msg("input.too_long", n=arg)
     if v == "minLength":
-        return f"is shorter than {arg} characters"
+        return Msg("input.too_short", n=arg)
     if v == "format":
-        return f"is not a valid {arg}" + (" (YYYY-MM-DD)" if arg == "date" else " (RFC 3339)")
+        return Msg("schema.date") if arg == "date" else Msg("schema.format", format=arg)
     if v == "type":
-        return f"must be of type {arg}"
+        return Msg("schema.type", type=arg)
     if v in ("minimum", "maximum"):
-        return f"must be {'at least' if v == 'minimum' else 'at most'} {arg}"
+        return Msg("schema.minimum" if v == "minimum" else "schema.maximum", n=arg)
     if v in ("minItems", "maxItems"):
-        return f"must have {'at least' if v == 'minItems' else 'at most'} {arg} item(s)"
-    return f"fails the schema rule {v!r}"
+        return Msg("schema.min_items" if v == "minItems" else "schema.max_items", n=arg)
+    return Msg("schema.rule", rule=repr(v))
 
 
 def as_json(value: object) -> object:
@@ -227,7 +230,7 @@ def valueset_errors(dcc: object, *, strict_test_manf: bool = False,
                 if group == "t" and key == "ma" and not strict_test_manf:
                     continue
                 if not vs.is_valid(name, entry[key]):
-                    out.append(((group, i, key), f"is not a code of the value set {name}"))
+                    out.append(((group, i, key), Msg("schema.valueset", name=name)))
     return out
 
 

@@ -27,6 +27,7 @@ import logging
 import re
 
 from appliance.errors import InvalidInput
+from appliance.messages import Msg
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ _COUNTRY = re.compile(r"[A-Z]{2}")
 def _index(ch: str) -> int:
     i = ALPHABET.find(ch)
     if i < 0:
-        raise InvalidInput({"uvci": f"character {ch!r} is not allowed in a UVCI (A-Z, 0-9, / and :)"})
+        raise InvalidInput({"uvci": Msg("uvci.char", char=repr(ch))})
     return i
 
 
@@ -83,18 +84,17 @@ def make_uvci(*, country: str, issuer: str, opaque: str) -> str:
     country, issuer, opaque = country.upper(), issuer.upper(), opaque.upper()
     errors = {}
     if not _COUNTRY.fullmatch(country):
-        errors["device.country"] = "must be a two-letter ISO 3166 country code, e.g. DE"
+        errors["device.country"] = Msg("uvci.country")
     if not _COMPONENT.fullmatch(issuer):
-        errors["device.uvci_issuer"] = "must be letters A-Z and digits only, e.g. IZ12345"
+        errors["device.uvci_issuer"] = Msg("uvci.issuer")
     if not _COMPONENT.fullmatch(opaque):
-        errors["uvci"] = "the opaque part must be letters A-Z and digits only"
+        errors["uvci"] = Msg("uvci.opaque")
     if errors:
         raise InvalidInput(errors)
     body = f"{PREFIX}{country}:{issuer}/{opaque}"
     uvci = f"{body}#{checksum(body)}"
     if len(uvci) > MAX_LENGTH:
-        raise InvalidInput({"device.uvci_issuer": f"the UVCI would be {len(uvci)} characters, more "
-                                                  f"than {MAX_LENGTH}; shorten the UVCI issuer"})
+        raise InvalidInput({"device.uvci_issuer": Msg("uvci.too_long", n=len(uvci), max=MAX_LENGTH)})
     return uvci
 
 
@@ -107,7 +107,7 @@ def device_tag(device_id: str) -> str:
 def opaque_for(device_id: str, seq: int) -> str:
     """Opaque UVCI part for the ``seq``-th certificate of ``device_id``: tag + base-36 sequence."""
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 36**SEQ_LENGTH:
-        raise InvalidInput({"uvci": f"sequence number must be an integer from 0 to {36**SEQ_LENGTH - 1}"})
+        raise InvalidInput({"uvci": Msg("uvci.sequence", max=36**SEQ_LENGTH - 1)})
     digits = ""
     n = seq
     while True:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Mapping
 
 from appliance.errors import InvalidInput
+from appliance.messages import Msg
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,7 @@ class ValueSets:
         try:
             return self._encoding[mp]
         except KeyError:
-            raise InvalidInput({"product": "unknown vaccine product; give the EU product number, "
-                                           "e.g. EU/1/20/1528"}) from None
+            raise InvalidInput({"product": Msg("product.unknown")}) from None
 
 
 def _read(filename: str) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from appliance.journal import migrations
 from appliance.errors import JournalCorrupt, JournalError
+from appliance.util.fold import fold
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA secure_delete = ON")
     conn.execute("PRAGMA cache_size = -16000")  # 16 MB: the indexes of a 100k-entry journal stay cached
+    # search folds (appliance.util.fold): fold(x, 0) drops umlauts (Müller -> muller), fold(x, 1) transcribes them (mueller)
+    conn.create_function("fold", 2, fold, deterministic=True)
     return conn
 
 

@@ -28,8 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from appliance.errors import ApplianceError, ConfigError, InvalidInput
 from appliance.web import i18n
-from appliance.web.common import _, header_badge, lang, message_for
-from appliance.web.field_messages import translate_all
+from appliance.web.common import _, field_message, field_problems, header_badge, lang, message_for
 from appliance.web.sessions import SessionStore
 from appliance.web.throttle import SignInThrottle
 
@@ -80,9 +79,10 @@ def create_app(config, devices) -> Flask:
     app.extensions["appliance_sessions"] = SessionStore(idle=app.config["IDLE_TIMEOUT"])
     app.extensions["appliance_throttle"] = SignInThrottle()
     CSRFProtect(app)
+    i18n.init_app(app)
     app.jinja_env.globals.update(csrf_token=generate_csrf)
 
-    # lazy: importing a helper (web.i18n, web.field_messages) must not load every screen (~130 ms)
+    # lazy: importing a helper (web.i18n, web.common) must not load every screen (~130 ms)
     from appliance.web import admin, api, auth, issue, records, status, verify
     from appliance.web import reference  # lazy: as above
     for bp in (auth.bp, issue.bp, records.bp, status.bp, verify.bp, admin.bp, api.bp):
@@ -111,7 +111,7 @@ def _before() -> None:
         _resume(devices, asked)
     if asked:
         session["lang"] = asked
-        if g.user and g.user.get("language") != asked:
+        if g.user and g.user.get("language") != asked and asked in i18n.LANGUAGES:  # not a test's pseudo-locale
             devices.settings.set_language(g.user["name"], asked)
             g.user = {**g.user, "language": asked}
     g.lang = asked or session.get("lang") or (g.user or {}).get("language") or i18n.DEFAULT
@@ -157,7 +157,7 @@ def _headers(response):
 
 
 def _context() -> dict:
-    return {"_": _, "lang": g.get("lang", i18n.DEFAULT), "user": g.get("user"), "badge": header_badge}
+    return {"_": _, "lang": lang(), "user": g.get("user"), "badge": header_badge, "msg": field_message}
 
 
 def _page(status: int, message: str):
@@ -172,11 +172,11 @@ def _http_error(exc: HTTPException):
     if request.path.startswith("/api/") or request.path in ("/healthz", "/status.json"):
         return {"error": exc.name}, exc.code
     key = {401: "login_needed", 403: "forbidden", 404: "not_found"}.get(exc.code)
-    return _page(exc.code, _(key) if key else exc.name)
+    return _page(exc.code, _(key) if key else _("http_error", code=exc.code))
 
 
 def _invalid_input(exc: InvalidInput):
-    return _page(400, "; ".join(f"{k}: {v}" for k, v in translate_all(exc.field_errors, lang()).items()))
+    return _page(400, field_problems(exc.field_errors))
 
 
 def _appliance_error(exc: ApplianceError):

@@ -24,7 +24,7 @@ from appliance.batch.store import BatchStore
 from appliance.dcc import model
 from appliance.errors import ApplianceError, InvalidInput
 from appliance.web.common import _, admin_required, audit, current_user, devices, effective_config, now
-from appliance.web.field_messages import translate
+from appliance.messages import render
 
 log = logging.getLogger(__name__)
 bp = Blueprint("batch", __name__, url_prefix="/admin/batch")
@@ -40,7 +40,7 @@ def _store() -> BatchStore:
 
 
 def _german(message: str) -> str:
-    return translate(message, "de")
+    return render(message, "de")
 
 
 def _context(bid: str):

@@ -7,11 +7,11 @@ import hashlib
 import logging
 from datetime import datetime
 
-from flask import abort, current_app, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 
-from appliance import errors
+from appliance import errors, messages
 from appliance.errors import ApplianceError
-from appliance.web.i18n import translate
+from appliance.web.i18n import lookup, translate
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("appliance.audit")
@@ -42,11 +42,35 @@ def client_address() -> str:
 
 
 def lang() -> str:
-    return getattr(g, "lang", "de")
+    """The request's language; before the app's own hook ran (a CSRF refusal), the session's."""
+    return getattr(g, "lang", None) or session.get("lang") or "de"
 
 
 def _(key: str, **params) -> str:
     return translate(key, lang(), **params)
+
+
+def field_label(path: str) -> str | None:
+    """The translated label of an input path (``vaccination.date`` -> "Impfdatum"), None if it has none."""
+    head, _dot, rest = path.partition(".")
+    for key in (f"field_{path.replace('.', '_')}", rest.split(".")[-1] if rest else head):
+        if key and lookup(key, lang()) is not None:
+            return translate(key, lang())
+    return None
+
+
+def field_message(message: object, fallback: str = messages.UNKNOWN) -> str:
+    """One message (a :class:`~appliance.messages.Msg`) in the user's language (templates: ``msg(m)``)."""
+    return messages.render(message, lang(), fallback)
+
+
+def field_problems(field_errors) -> str:
+    """Every problem of an :class:`~appliance.errors.InvalidInput` as one line: "label: message; ..."."""
+    parts = []
+    for path, message in field_errors.items():
+        label = field_label(path)
+        parts.append(f"{label}: {field_message(message)}" if label else field_message(message))
+    return "; ".join(parts)
 
 
 def effective_config():

@@ -1,277 +1,81 @@
-"""German and English texts of the tablet UI (a plain table: no gettext build step).
+"""German and English texts of the tablet UI: gettext catalogues served through Flask-Babel.
 
-German is the default. A user's language comes from ``?lang=de|en`` (remembered
-in the session and in the account), else the account's setting, else German.
-User-facing error messages come from keys here too (``msg_*``); exception text
-from the pipeline never reaches the tablet, except the per-field messages of
-:class:`~appliance.errors.InvalidInput`, which name the exact problem: they are
-translated by :mod:`appliance.web.field_messages` and shown beside the field,
-prefixed by its translated label.
+The texts live in ``translations/<lang>/LC_MESSAGES/messages.po`` (msgid = the key the
+templates pass to ``_('key', **params)``, msgstr = the text, ``%(name)s`` parameters). The
+``.po`` files are compiled in memory on first use (:func:`appliance.messages.translations`),
+so there is no ``.mo`` build step and no binary in the repository; :class:`CatalogueDomain` is
+the Flask-Babel domain that serves them (``flask_babel.gettext`` and ``_`` read the same).
+
+German is the default. A user's language comes from ``?lang=de|en`` (remembered in the
+session and in the account), else the account's setting, else German. Messages
+raised by the pipeline (:class:`~appliance.messages.Msg`) are rendered by
+:func:`appliance.messages.render` from their own catalogue.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+
+import flask_babel
+from babel.support import NullTranslations
+from flask import current_app, g, has_app_context
+
+from appliance import messages
 
 log = logging.getLogger(__name__)
 
 DEFAULT = "de"
 LANGUAGES = ("de", "en")
+DIRECTORY = Path(__file__).parent / "translations"
+DOMAIN_NAME = "messages"
 
-#: key -> (German, English)
-TEXTS: dict[str, tuple[str, str]] = {
-    "app_title": ("Zertifikatsausgabe", "Certificate desk"),
-    "sign_in": ("Anmelden", "Sign in"),
-    "sign_out": ("Abmelden", "Sign out"),
-    "username": ("Benutzername", "User name"),
-    "password": ("Passwort", "Password"),
-    "login_failed": ("Benutzername oder Passwort falsch.", "Wrong user name or password."),
-    "login_locked": ("Zu viele Fehlversuche: Anmeldung an diesem Gerät für %(seconds)s Sekunden gesperrt.",
-                     "Too many wrong passwords: sign-in from this device is blocked for %(seconds)s seconds."),
-    "unlock": ("Anmeldesperre aufheben", "Clear sign-in block"),
-    "sign_in_blocked": ("Anmeldung gebremst", "sign-in slowed down"),
-    "login_needed": ("Bitte anmelden.", "Please sign in."),
-    "session_expired": ("Sitzung abgelaufen: bitte erneut anmelden.", "Session timed out: please sign in again."),
-    "forbidden": ("Nur für Administratoren.", "Administrators only."),
-    "csrf_failed": ("Das Formular war veraltet. Bitte erneut versuchen.", "The form had expired. Please try again."),
-    "not_found": ("Seite nicht gefunden.", "Page not found."),
-    "server_error": ("Interner Fehler. Bitte erneut versuchen oder den Techniker rufen.", "Internal error. Please try again or call the technician."),
-    "nav_issue": ("Ausstellen", "Issue"),
-    "nav_records": ("Zertifikate", "Certificates"),
-    "nav_verify": ("Prüfen", "Verify"),
-    "nav_status": ("Status", "Status"),
-    "nav_admin": ("Verwaltung", "Admin"),
-    "choose_type": ("Welches Zertifikat?", "Which certificate?"),
-    "type_v": ("Impfung", "Vaccination"),
-    "type_t": ("Test", "Test"),
-    "type_r": ("Genesung", "Recovery"),
-    "person": ("Person", "Person"),
-    "family_name": ("Nachname", "Family name"),
-    "given_name": ("Vorname", "Given name"),
-    "date_of_birth": ("Geburtsdatum", "Date of birth"),
-    "dob_hint": ("JJJJ-MM-TT, JJJJ-MM oder JJJJ", "YYYY-MM-DD, YYYY-MM or YYYY"),
-    "family_name_standardised": ("Nachname (standardisiert)", "Family name (standardised)"),
-    "given_name_standardised": ("Vorname (standardisiert)", "Given name (standardised)"),
-    "std_hint": ("Leer lassen für die automatische Schreibweise", "Leave empty for the automatic spelling"),
-    "preview": ("Vorschau", "Preview"),
-    "product": ("Impfstoff", "Vaccine product"),
-    "dose": ("Dosis", "Dose"),
-    "date_vaccination": ("Impfdatum", "Date of vaccination"),
-    "country": ("Land", "Country"),
-    "issuer": ("Aussteller", "Issuer"),
-    "test_type": ("Testart", "Test type"),
-    "test_name": ("Testname (NAAT)", "Test name (NAAT)"),
-    "test_device": ("Antigentest (Hersteller)", "Rapid antigen test (device)"),
-    "sample_time": ("Probenahme", "Sample collection"),
-    "result": ("Ergebnis", "Result"),
-    "centre": ("Testzentrum", "Test centre"),
-    "first_positive": ("Erster positiver Test", "First positive test"),
-    "valid_from": ("Gültig ab", "Valid from"),
-    "valid_until": ("Gültig bis", "Valid until"),
-    "none": ("(keine)", "(none)"),
-    "review": ("Prüfen", "Review"),
-    "back": ("Zurück", "Back"),
-    "change": ("Ändern", "Change"),
-    "review_title": ("Bitte vorlesen und prüfen", "Read back and check"),
-    "issue_certificate": ("Zertifikat ausstellen", "Issue certificate"),
-    "print_receipt": ("Beleg drucken", "Print receipt"),
-    "reprint": ("Erneut drucken", "Reprint"),
-    "new_certificate": ("Neues Zertifikat", "New certificate"),
-    "same_person": ("Gleiche Person, nächstes Zertifikat", "Same person, next certificate"),
-    "next_dose": ("Nächste Dosis", "Next dose"),
-    "issued": ("Zertifikat ausgestellt", "Certificate issued"),
-    "uvci": ("Zertifikatskennung (UVCI)", "Certificate identifier (UVCI)"),
-    "expires": ("Gültig bis", "Expires"),
-    "issued_at": ("Ausgestellt", "Issued"),
-    "operator": ("Ausgestellt von", "Issued by"),
-    "duplicate_warning": ("Achtung: Für diese Person gibt es bereits ein gleiches Zertifikat (%(uvci)s, %(when)s).",
-                          "Warning: this person already has the same certificate (%(uvci)s, %(when)s)."),
-    "personal_purged": ("Personendaten wurden nach der Aufbewahrungsfrist gelöscht.", "Personal data was deleted after the retention period."),
-    "fix_errors": ("Bitte die markierten Felder korrigieren.", "Please correct the marked fields."),
-    "correcting": ("Korrektur von %(uvci)s: das alte Zertifikat wird widerrufen.", "Correcting %(uvci)s: the old certificate will be revoked."),
-    "records_title": ("Ausgestellte Zertifikate", "Issued certificates"),
-    "search": ("Suchen", "Search"),
-    "search_name": ("Name", "Name"),
-    "days": ("Tage", "Days"),
-    "no_records": ("Keine Zertifikate gefunden.", "No certificates found."),
-    "revoked": ("Widerrufen", "Revoked"),
-    "revoke": ("Widerrufen", "Revoke"),
-    "reason": ("Grund", "Reason"),
-    "revoke_note": ("Notiz (bleibt auf dem Gerät)", "Note (stays on this device)"),
-    "reason_wrong_data": ("Falsche Angaben", "Wrong data"),
-    "reason_wrong_person": ("Falsche Person", "Wrong person"),
-    "reason_duplicate": ("Doppelt ausgestellt", "Issued twice"),
-    "reason_corrected": ("Korrigiert", "Corrected"),
-    "reason_fraud": ("Betrug", "Fraud"),
-    "reason_withdrawn": ("Zurückgezogen", "Withdrawn"),
-    "reason_other": ("Sonstiges", "Other"),
-    "fraud": ("Betrugsverdacht", "Suspected fraud"),
-    "correct": ("Korrigieren", "Correct"),
-    "details": ("Details", "Details"),
-    "type": ("Art", "Type"),
-    "name": ("Name", "Name"),
-    "msg_revoked": ("Zertifikat widerrufen.", "Certificate revoked."),
-    "msg_corrected": ("Korrigiert: neues Zertifikat ausgestellt, altes widerrufen.", "Corrected: new certificate issued, old one revoked."),
-    "msg_print_done": ("Beleg gedruckt.", "Receipt printed."),
-    "msg_print_queued": ("Beleg in der Warteschlange: Drucker prüfen (Papier, Kabel).", "Receipt queued: check the printer (paper, cable)."),
-    "msg_printer_unavailable": ("Drucker nicht bereit: Papier und Kabel prüfen, dann erneut drucken.", "Printer not ready: check paper and cable, then press Reprint."),
-    "msg_clock_not_trusted": ("Die Uhrzeit ist nicht bestätigt: Administrator muss die Zeit unter Status bestätigen.", "The clock is not trusted: an admin must confirm the time on the Status page."),
-    "msg_signer_unavailable": ("Signaturschlüssel nicht erreichbar: Techniker rufen.", "The signing key is not available: call the technician."),
-    "msg_dsc_error": ("Das Gerätezertifikat (DSC) ist ungültig oder abgelaufen: Techniker rufen.", "The device certificate (DSC) is invalid or expired: call the technician."),
-    "msg_signing_error": ("Signieren fehlgeschlagen: erneut versuchen, sonst Techniker rufen.", "Signing failed: try again, else call the technician."),
-    "msg_journal_error": ("Das Ausstellungsprotokoll ist nicht verfügbar: Techniker rufen.", "The issuance journal is not available: call the technician."),
-    "msg_error": ("Fehler: erneut versuchen, sonst Techniker rufen.", "Error: try again, else call the technician."),
-    "msg_no_personal": ("Personendaten nicht mehr vorhanden.", "Personal data no longer available."),
-    "msg_saved": ("Gespeichert.", "Saved."),
-    "msg_clock_confirmed": ("Uhrzeit bestätigt.", "Time confirmed."),
-    "msg_clock_corrected": ("Uhr korrigiert: %(n)s Einträge mit falscher Zeit sind für die Zentrale markiert.",
-                            "Clock corrected: %(n)s entries with the wrong time are flagged for the central office."),
-    "correct_clock": ("Uhr korrigieren", "Correct the clock"),
-    "correct_clock_hint": ("Nur wenn die Uhr zuvor falsch (zu spät) ging und jetzt wieder stimmt.",
-                           "Only when the clock was wrong (too late) before and is right again now."),
-    "msg_not_ready": ("Ausstellen nicht möglich:", "Cannot issue:"),
-    "status_title": ("Gerätestatus", "Device status"),
-    "status_ok": ("Bereit", "Ready"),
-    "status_attention": ("Achtung", "Attention"),
-    "status_fault": ("Störung", "Fault"),
-    "key_dsc": ("Schlüssel und Gerätezertifikat", "Key and device certificate"),
-    "dsc_days_left": ("Tage bis Ablauf", "Days to expiry"),
-    "printer": ("Drucker", "Printer"),
-    "sync": ("Abgleich mit der Zentrale", "Sync with the hub"),
-    "backlog": ("Ausstehend", "Waiting"),
-    "last_success": ("Letzter Erfolg", "Last success"),
-    "last_error": ("Letzter Fehler", "Last error"),
-    "clock": ("Uhrzeit", "Clock"),
-    "clock_trusted": ("vertrauenswürdig", "trusted"),
-    "clock_untrusted": ("nicht bestätigt", "not confirmed"),
-    "confirm_time": ("Uhrzeit bestätigen", "Confirm time"),
-    "disk_free": ("Freier Speicher", "Free disk"),
-    "problems": ("Probleme", "Problems"),
-    "hub_offline": ("Zentrale nicht erreichbar – %(n)s Einträge warten", "Hub offline – %(n)s records waiting"),
-    "device_unreachable": ("Gerät nicht erreichbar: WLAN prüfen.", "Cannot reach the device: check the Wi-Fi."),
-    "verify_title": ("Zertifikat prüfen", "Verify a certificate"),
-    "hc1_code": ("HC1-Code", "HC1 code"),
-    "scan": ("Mit Kamera scannen", "Scan with camera"),
-    "verify": ("Prüfen", "Verify"),
-    "valid": ("Gültig", "Valid"),
-    "verify_revoked": ("Dieses Zertifikat wurde widerrufen.", "This certificate has been revoked."),
-    "rules_title": ("Einreiseregeln", "Business rules"),
-    "rules_passed": ("erfüllt", "passed"),
-    "rules_failed": ("nicht erfüllt", "failed"),
-    "accept_title": ("Anerkennung (Regeln der Länder)", "Acceptance (the countries' rules)"),
-    "accept_now": ("wird in %(cc)s anerkannt", "accepted in %(cc)s"),
-    "accept_from": ("wird in %(cc)s anerkannt ab %(date)s", "accepted in %(cc)s from %(date)s"),
-    "accept_never": ("wird in %(cc)s nicht anerkannt", "not accepted in %(cc)s"),
-    "accept_own_warning": ("Achtung: Das Zertifikat erfüllt die Regeln des eigenen Landes (%(cc)s) nicht. "
-                           "Bitte die Angaben prüfen; die Ausgabe ist im Journal vermerkt.",
-                           "Warning: the certificate does not pass the rules of its own country (%(cc)s). "
-                           "Check the entries; the journal records that it was issued anyway."),
-    "accept_rules_of": ("Regeln von %(cc)s, Stand %(date)s", "Rules of %(cc)s as of %(date)s"),
-    "reference_title": ("Referenzdaten", "Reference data"),
-    "reference_upload": ("Referenzdaten-Paket hochladen (.dccbundle)", "Upload a reference-data bundle (.dccbundle)"),
-    "reference_install": ("Installieren", "Install"),
-    "reference_rollback": ("Vorherigen Stand wiederherstellen", "Roll back to the previous data"),
-    "reference_installed": ("Referenzdaten installiert: %(what)s", "Reference data installed: %(what)s"),
-    "reference_rolled_back": ("Referenzdaten zurückgesetzt auf %(name)s.", "Reference data rolled back to %(name)s."),
-    "reference_refused": ("Paket abgelehnt: %(why)s", "Bundle refused: %(why)s"),
-    "reference_none": ("Keine Referenzdaten installiert (es gelten die mitgelieferten Wertelisten).",
-                       "No reference data installed (the packaged value sets apply)."),
-    "reference_version": ("Version", "Version"),
-    "reference_age": ("Alter (Tage)", "Age (days)"),
-    "invalid": ("Ungültig", "Not valid"),
-    "checks": ("Prüfungen", "Checks"),
-    "batch_title": ("Sammelausstellung und Briefe", "Bulk issuance and letters"),
-    "batch_link": ("Sammelausstellung aus einer Liste (CSV/XLSX) mit Briefen",
-                   "Bulk issuance from a list (CSV/XLSX) with letters"),
-    "batch_upload": ("Liste hochladen", "Upload a list"),
-    "batch_file": ("Liste (CSV oder XLSX)", "List (CSV or XLSX)"),
-    "batch_map": ("Zuordnung (TOML, optional)", "Mapping (TOML, optional)"),
-    "batch_check": ("Liste prüfen", "Check the list"),
-    "batch_type": ("Zertifikatsart", "Certificate type"),
-    "batch_mapping": ("Spaltenzuordnung", "Column mapping"),
-    "batch_field": ("Feld", "Field"),
-    "batch_column": ("Spalte in der Datei", "Column in the file"),
-    "batch_ignored": ("Nicht verwendete Spalten", "Columns not used"),
-    "batch_preview": ("Vorschau der ersten Zeilen", "Preview of the first rows"),
-    "batch_row": ("Zeile", "Row"),
-    "batch_rows": ("Zeilen", "Rows"),
-    "batch_valid": ("Gültig", "Valid"),
-    "batch_refused": ("Abgelehnt", "Refused"),
-    "batch_duplicates": ("Doppelt", "Duplicates"),
-    "batch_already": ("Schon ausgestellt", "Already issued"),
-    "batch_issued": ("Ausgestellt", "Issued"),
-    "batch_letters": ("Briefe", "Letters"),
-    "batch_confirm": ("Bestätigen und ausstellen", "Confirm and issue"),
-    "batch_confirm_hint": ("%(n)s Zertifikate werden signiert und als Briefe ausgegeben. Abgelehnte Zeilen "
-                           "werden nicht ausgestellt.", "%(n)s certificates will be signed and put into letters. "
-                           "Refused rows are not issued."),
-    "batch_nothing": ("Keine gültige Zeile: nichts auszustellen.", "No valid row: nothing to issue."),
-    "batch_running": ("Wird ausgestellt …", "Issuing …"),
-    "batch_done": ("Fertig.", "Done."),
-    "batch_failed": ("Abgebrochen: %(why)s. Erneut bestätigen setzt dort fort, wo es aufgehört hat.",
-                     "Stopped: %(why)s. Confirming again continues where it stopped."),
-    "batch_downloads": ("Herunterladen", "Downloads"),
-    "batch_errors": ("Fehlerbericht (errors.csv)", "Error report (errors.csv)"),
-    "batch_manifest": ("Zuordnung Zeile → Zertifikat → Druckdatei (manifest.csv)",
-                       "Row → certificate → print file (manifest.csv)"),
-    "batch_list": ("Bisherige Listen", "Earlier lists"),
-    "batch_state": ("Stand", "State"),
-    "batch_purge": ("Liste und Adressen löschen", "Delete the list and its addresses"),
-    "batch_purged": ("Liste %(id)s mit allen Adressen und Briefen gelöscht.",
-                     "List %(id)s deleted with all its addresses and letters."),
-    "batch_refused_file": ("Datei abgelehnt: %(why)s", "File refused: %(why)s"),
-    "state_validated": ("geprüft", "checked"),
-    "state_running": ("läuft", "running"),
-    "state_done": ("fertig", "done"),
-    "state_failed": ("abgebrochen", "stopped"),
-    "state_new": ("neu", "new"),
-    "admin_title": ("Verwaltung", "Administration"),
-    "accounts": ("Konten", "Accounts"),
-    "role": ("Rolle", "Role"),
-    "role_staff": ("Personal", "Staff"),
-    "role_admin": ("Administrator", "Admin"),
-    "language": ("Sprache", "Language"),
-    "active": ("Aktiv", "Active"),
-    "add_account": ("Konto anlegen", "Add account"),
-    "new_password": ("Neues Passwort", "New password"),
-    "set_password": ("Passwort setzen", "Set password"),
-    "disable": ("Sperren", "Disable"),
-    "enable": ("Entsperren", "Enable"),
-    "centre_settings": ("Zentrum", "Centre"),
-    "centre_name": ("Name des Zentrums", "Centre name"),
-    "uvci_issuer": ("UVCI-Ausstellerteil", "UVCI issuer part"),
-    "default_product": ("Standard-Impfstoff", "Default vaccine"),
-    "default_test_type": ("Standard-Testart", "Default test type"),
-    "default_test_device": ("Standard-Antigentest", "Default antigen test"),
-    "test_centre": ("Testzentrum", "Test centre"),
-    "timezone": ("Zeitzone", "Time zone"),
-    "validity": ("Gültigkeit", "Validity"),
-    "validity_days_v": ("Impfung: Tage", "Vaccination: days"),
-    "validity_hours_t": ("Test: Stunden", "Test: hours"),
-    "validity_days_r": ("Genesung: Tage (höchstens)", "Recovery: days (at most)"),
-    "retention_days": ("Personendaten aufbewahren (Tage)", "Keep personal data (days)"),
-    "printer_settings": ("Drucker (wirkt nach Neustart)", "Printer (applies after restart)"),
-    "printer_kind": ("Druckerart", "Printer kind"),
-    "printer_host": ("Drucker-Adresse", "Printer host"),
-    "printer_port": ("Drucker-Port", "Printer port"),
-    "printer_path": ("Drucker-Pfad", "Printer path"),
-    "paper_width_mm": ("Papierbreite (mm)", "Paper width (mm)"),
-    "save": ("Speichern", "Save"),
-    "yes": ("ja", "yes"),
-    "no": ("nein", "no"),
-}
+
+class CatalogueDomain(flask_babel.Domain):
+    """Flask-Babel's domain over ``DIRECTORY``, compiling the ``.po`` files in memory (no ``.mo``)."""
+
+    def __init__(self) -> None:
+        super().__init__(translation_directories=[str(DIRECTORY)], domain=DOMAIN_NAME)
+
+    def for_lang(self, lang: str):
+        return messages.translations(DIRECTORY, DOMAIN_NAME, lang) or NullTranslations()
+
+    def get_translations(self):
+        return self.for_lang(_current_lang())
+
+
+DOMAIN = CatalogueDomain()
+
+
+def _current_lang() -> str:
+    return getattr(g, "lang", DEFAULT) if has_app_context() else DEFAULT
+
+
+def init_app(app) -> None:
+    """Flask-Babel on ``app``: the locale is the request's language, the texts come from :data:`DOMAIN`."""
+    babel = flask_babel.Babel(app, default_locale=DEFAULT, locale_selector=_current_lang, configure_jinja=False)
+    babel.domain_instance = DOMAIN            # flask_babel.gettext and friends read this domain
+    app.extensions["babel"].domain_instance = DOMAIN
+
+
+def lookup(key: str, lang: str) -> str | None:
+    """The catalogue's text for ``key`` in ``lang`` (None if the catalogue has none)."""
+    return messages.lookup(DIRECTORY, DOMAIN_NAME, key, lang)
 
 
 def translate(key: str, lang: str, **params: object) -> str:
     """The text for ``key`` in ``lang``; an unknown key shows as itself (and is logged)."""
-    pair = TEXTS.get(key)
-    if pair is None:
+    text = lookup(key, lang)
+    if text is None:
         log.warning("missing UI text %r", key)
         return key
-    text = pair[0] if lang == "de" else pair[1]
     return text % params if params else text
 
 
+def languages() -> tuple[str, ...]:
+    """The languages a user may pick (tests add a pseudo-locale through ``APPLIANCE_LANGUAGES``)."""
+    return tuple(current_app.config.get("APPLIANCE_LANGUAGES", LANGUAGES)) if has_app_context() else LANGUAGES
+
+
 def pick(lang: object) -> str | None:
-    """``lang`` if it is a supported language, else ``None``."""
-    return lang if lang in LANGUAGES else None
+    return lang if lang in languages() else None

@@ -41,12 +41,13 @@ def page():
 
 @bp.route("/status.json")
 def poll():
-    """What the tablet polls: small, no personal data; the health verdict only when signed in."""
+    """What the tablet polls: small, no personal data. Without sign-in only ok-level facts (as
+    ``/healthz``: whether the hub is reached, no counts); signed in also the backlog and the verdict."""
     badge = header_badge()
-    out = {"ok": True, "time": now().isoformat(), "hub_offline": badge["hub_offline"], "backlog": badge["backlog"],
-           "hub_text": _("hub_offline", n=badge["backlog"]) if badge["hub_offline"] else ""}
+    out = {"ok": True, "time": now().isoformat(), "hub_offline": badge["hub_offline"]}
     if current_user() is not None:
-        out["state"] = badge["state"]
+        out.update(backlog=badge["backlog"], state=badge["state"],
+                   hub_text=_("hub_offline", n=badge["backlog"]) if badge["hub_offline"] else "")
     return out
 
 
