@@ -8,12 +8,13 @@ answers come in as arguments.
 - **Hard problems** no confirmation can lift: the time is before this software's release, or
   earlier than the newest journal entry. Only setting the clock fixes them.
 - **Soft problems**: the clock is neither NTP-synchronised nor backed by an RTC (an admin's
-  ``clock_confirmed`` entry for this boot lifts it); or a clock that NTP does not vouch for (an
-  admin's confirmation, an RTC) lies more than ``[clock] max_forward_hours`` past the newest
-  journal entry (a mistyped ``date -s``): a confirmation no longer lasts the whole boot. Only a
-  new confirmation lifts that one: it is a new entry, so the time is no longer far past the
-  newest. An NTP-synchronised clock is not bounded (a centre closed over the weekend issues on
-  Monday); if NTP was wrong, ``correct-clock`` is the way back.
+  ``clock_confirmed`` entry for this boot lifts it); or the wall clock was *stepped* forward by
+  more than ``[clock] max_forward_hours`` during this boot (a mistyped ``date -s``, one bad NTP
+  answer), NTP-synchronised or not: a confirmation no longer lasts the whole boot. A step is
+  measured against the boot clock (:func:`forward_step`: wall time minus time since boot, against
+  the last trusted reading of this boot), not against the newest entry, so a centre closed over
+  the weekend (a new boot, or the device on and the clocks in step) issues on Monday. Only a new
+  confirmation lifts it (it records the new reading).
 - After a wrong, later clock left entries "in the future", ``appliance journal correct-clock``
   journals a ``clock_corrected`` entry; the issuer then counts only the entries since it as
   "the newest" (see :meth:`appliance.issue.Issuer.correct_clock`).
@@ -46,6 +47,20 @@ def hard_problems(now: datetime, *, newest_entry: datetime | None, release_date:
     return problems
 
 
+def boot_epoch(now: datetime, since_boot_s: float) -> float:
+    """Wall time minus time since boot, in Unix seconds: constant while nobody steps the clock."""
+    return now.timestamp() - since_boot_s
+
+
+def forward_step(reading: dict | None, *, now: datetime, since_boot_s: float, boot_id: str) -> timedelta | None:
+    """How far the wall clock was stepped forward since ``reading`` (``{"boot_id", "epoch", ...}``,
+    the last trusted reading), or None: no reading of this boot, or no forward step."""
+    if reading is None or reading.get("boot_id") != boot_id:
+        return None
+    step = boot_epoch(now, since_boot_s) - float(reading["epoch"])
+    return timedelta(seconds=step) if step > 0 else None
+
+
 def max_forward(hours: int) -> timedelta | None:
     """``[clock] max_forward_hours`` as a span; 0 switches the forward check off."""
     return timedelta(hours=hours) if hours > 0 else None
@@ -53,20 +68,22 @@ def max_forward(hours: int) -> timedelta | None:
 
 def clock_problems(now: datetime, *, newest_entry: datetime | None, release_date: str,
                    synchronized: bool = True, has_rtc: bool = False, confirmed: bool = False,
-                   max_forward: timedelta | None = None) -> list[str]:
+                   max_forward: timedelta | None = None, step: timedelta | None = None,
+                   step_since: str | None = None) -> list[str]:
     """Every reason why ``now`` must not be used for issuing; empty = trusted.
 
     :param confirmed: an admin confirmed the time during this boot; it lifts only the
         "not synchronised and no RTC" problem.
-    :param max_forward: a time further than this past the newest entry needs a new confirmation.
+    :param max_forward: a forward ``step`` larger than this needs a new confirmation.
+    :param step: the wall clock's forward step during this boot (:func:`forward_step`), and
+        ``step_since`` the time of the reading it is measured from.
     """
     problems = hard_problems(now, newest_entry=newest_entry, release_date=release_date)
-    if (max_forward is not None and not synchronized and newest_entry is not None
-            and now - newest_entry > max_forward):
-        problems.append(f"the system time {now:%Y-%m-%d %H:%M} UTC is more than {_span(max_forward)} past the "
-                        f"newest journal entry ({newest_entry:%Y-%m-%d %H:%M} UTC): check it against a reliable "
-                        "watch; if it is right, an admin confirms it ('appliance journal confirm-clock' or the "
-                        "status page), else set the clock")
+    if max_forward is not None and step is not None and step > max_forward:
+        problems.append(f"the system time {now:%Y-%m-%d %H:%M} UTC was set forward by more than {_span(max_forward)} "
+                        f"during this boot (since the reading at {step_since or 'an earlier issue'}): check it "
+                        "against a reliable watch; if it is right, an admin confirms it ('appliance journal "
+                        "confirm-clock' or the status page), else set the clock")
     if not synchronized and not has_rtc and not confirmed:
         problems.append("the clock is not NTP-synchronised and there is no battery clock; "
                         "an admin must confirm the time before issuing")

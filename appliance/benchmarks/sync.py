@@ -84,7 +84,7 @@ def run(ctx) -> list[tuple[str, str, str]]:
         t0 = time.perf_counter()
         ok = agent.run_once()
         elapsed = time.perf_counter() - t0
-        if not ok or client.acknowledged(DEVICE) != n:
+        if not ok or client.acknowledged(DEVICE, agent.status_credential) != n:   # the hub answers a signed request
             raise RuntimeError(f"sync did not finish: {journal.get_sync_status().get('last_error')}")
     finally:
         client.close()

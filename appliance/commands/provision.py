@@ -133,7 +133,8 @@ def run_keygen(args: argparse.Namespace) -> int:
         _with_token(_journal_key_and_counter)   # a session of its own (see keys.provision.keygen)
 
     def step(config, token, key_label):
-        result = _provision().keygen(token, key_label, rotate=args.rotate, confirm=_confirmer(args.yes))
+        result = _provision().keygen(token, key_label, rotate=args.rotate, confirm=_confirmer(args.yes),
+                                      state_dir=config.state_dir)
         if not result["created"]:
             print(f"key {key_label!r} already exists on token {token.label!r}: nothing changed "
                   "(use --rotate to make a new key)")
@@ -149,7 +150,7 @@ def run_keygen(args: argparse.Namespace) -> int:
 
 def run_csr(args: argparse.Namespace) -> int:
     def step(config, token, key_label):
-        pem, label = _provision().make_csr(token, key_label, args.subject)
+        pem, label = _provision().make_csr(token, key_label, args.subject, state_dir=config.state_dir)
         _write_out(args.out, pem)
         print(f"wrote a CSR for key {label!r} to {args.out}; send it to the CA")
         return 0

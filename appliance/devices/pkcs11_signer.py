@@ -29,14 +29,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from appliance.dcc import dsc
 from appliance.devices.pkcs11_token import Token
+from appliance.devices.signing_keys import ACTIVE_KEY_FILE, active_label
 from appliance.errors import ConfigError, DscError, SignerUnavailable
 
 log = logging.getLogger(__name__)
 
 DSC_FILE = "dsc.pem"
 PIN_CREDENTIAL = "pin"
-PENDING_SUFFIX = "-next"     #: label suffix of the key made by ``keygen --rotate``
-PREVIOUS_SUFFIX = "-prev"    #: label suffix the replaced key keeps after a rotation
 JOURNAL_SUFFIX = "-journal"  #: label suffix of the journal key (signs journal heads, never rotated)
 
 
@@ -157,7 +156,7 @@ class Pkcs11Signer:
 
     With a ``state_dir`` the signer notices a newly imported ``dsc.pem`` (checked when
     ``certificate`` is read, which :func:`appliance.dcc.sign.sign_dcc` does first) and picks
-    up the key now labelled ``key_label``, so a running service follows ``import-dsc``
+    up the key ``signing-key.json`` now names, so a running service follows ``import-dsc``
     and key rotation without a restart.
     """
 
@@ -189,27 +188,34 @@ class Pkcs11Signer:
         return cls(token, key_label, cert, state_dir=config.state_dir)
 
     def _load_key(self, certificate: x509.Certificate | None) -> None:
-        key = self._token.private_key(self.key_label)
+        label = active_label(self._token, self.key_label, self._state_dir)
+        key = self._token.private_key(label)
         if key is None:
-            raise SignerUnavailable(f"token {self._token.label!r} has no key {self.key_label!r}: "
+            raise SignerUnavailable(f"token {self._token.label!r} has no key {label!r}: "
                                     "run 'appliance provision keygen' (or fix [signer] key_label)")
-        public = self._token.public_key(self.key_label)
+        public = self._token.public_key(label)
+        self.active_label = label
         problem = None
         if certificate is not None and not same_key(certificate, public):
-            problem = (f"the installed DSC is for another key than {self.key_label!r} on token "
+            problem = (f"the installed DSC is for another key than {label!r} on token "
                        f"{self._token.label!r}; import the DSC issued for this key ('appliance provision import-dsc FILE')")
             log.error("%s", problem)
         self._key, self._public, self._cert, self.problem = key, public, certificate, problem
         self._kid = dsc.kid_of(certificate) if certificate is not None else b""
 
-    def _dsc_stamp(self) -> tuple[int, int, int] | None:
+    def _dsc_stamp(self) -> tuple | None:
+        """The DSC file's and the signing-key record's identity (import-dsc replaces both: new inodes)."""
         if self._state_dir is None:
             return None
-        try:
-            st = (self._state_dir / DSC_FILE).stat()
-        except OSError:
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_size  # import-dsc replaces the file: a new inode
+        out = []
+        for name in (DSC_FILE, ACTIVE_KEY_FILE):
+            try:
+                st = (self._state_dir / name).stat()
+            except OSError:
+                out.append(None)
+                continue
+            out.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(out)
 
     def _refresh(self) -> None:
         stamp = self._dsc_stamp()

@@ -37,15 +37,23 @@ log = logging.getLogger(__name__)
 PUBLIC_TEMPLATE = {A.VERIFY: False, A.ENCRYPT: True, A.WRAP: False}
 PRIVATE_TEMPLATE = {A.SENSITIVE: True, A.EXTRACTABLE: False, A.SIGN: True,
                     A.DECRYPT: False, A.DERIVE: False, A.PRIVATE: True, A.COPYABLE: False}
-#: Keys that are never relabelled (the journal key) are also read-only: nobody can switch on
-#: CKA_DERIVE (ECDH with the key) later, not even with the user PIN. The DCC key stays
-#: modifiable because rotation renames it (CKA_LABEL), which SoftHSM2 refuses on a read-only object.
+#: Every key is read-only (the DCC key and the journal key): nobody can switch on CKA_DERIVE
+#: (ECDH with the key), rename it or change its usage later, not even with the user PIN. Rotation
+#: therefore never modifies a key: it makes a new one and names the active key outside the token
+#: (:mod:`appliance.devices.pkcs11_signer`).
 READ_ONLY = {A.MODIFIABLE: False}
 SECURITY_ATTRIBUTES = {"sensitive": A.SENSITIVE, "always_sensitive": A.ALWAYS_SENSITIVE,
                        "extractable": A.EXTRACTABLE, "never_extractable": A.NEVER_EXTRACTABLE,
                        "local": A.LOCAL, "sign": A.SIGN, "decrypt": A.DECRYPT, "derive": A.DERIVE,
                        "modifiable": A.MODIFIABLE, "copyable": A.COPYABLE}
 _PIN_WRONG = (px.PinIncorrect, px.PinInvalid, px.PinLenRange)
+
+
+
+def key_id_for(label: str) -> bytes:
+    """The CKA_ID a key labelled ``label`` gets: 8 bytes of SHA-256 over the label."""
+    return hashlib.sha256(label.encode()).digest()[:8]
+
 
 _registry: dict[tuple[str, str], "Token"] = {}   # one session per (module, token) per process
 _registry_lock = threading.Lock()
@@ -161,11 +169,11 @@ class Token:
             raise SignerUnavailable(f"key {label!r} on token {self.label!r} is not an EC P-256 key")
         return key
 
-    def generate(self, label: str, *, read_only: bool = False) -> ec.EllipticCurvePublicKey:
+    def generate(self, label: str) -> ec.EllipticCurvePublicKey:
         """A new P-256 key pair on the token: sensitive, never extractable, not copyable, sign
-        only; with ``read_only`` also CKA_MODIFIABLE=false (for keys that are never renamed)."""
-        private = {**PRIVATE_TEMPLATE, **(READ_ONLY if read_only else {})}
-        key_id = hashlib.sha256(label.encode()).digest()[:8]
+        only, and CKA_MODIFIABLE=false (no attribute of it can change afterwards)."""
+        private = {**PRIVATE_TEMPLATE, **READ_ONLY}
+        key_id = key_id_for(label)
         with self.lock:
             self._check_pid()
             try:
@@ -182,13 +190,26 @@ class Token:
         assert pub is not None
         return pub
 
-    def relabel(self, old: str, new: str) -> None:
-        """Give key pair ``old`` the label ``new`` (private and public object)."""
+    def labels(self) -> list[str]:
+        """The labels of every private key on the token."""
         with self.lock:
-            for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
-                obj = self._find(cls, old)
-                if obj is not None:
-                    obj[A.LABEL] = new
+            self._check_pid()
+            found = list(self._session.get_objects({A.CLASS: ObjectClass.PRIVATE_KEY}))
+            out = []
+            for obj in found:
+                try:
+                    out.append(str(obj[A.LABEL]))
+                except px.PKCS11Error:
+                    continue
+        return sorted(out)
+
+    def key_id(self, label: str) -> bytes | None:
+        """CKA_ID of the private key ``label`` (None when there is no such key)."""
+        obj = self.private_key(label)
+        if obj is None:
+            return None
+        with self.lock:
+            return bytes(obj[A.ID])
 
     def destroy(self, label: str) -> None:
         with self.lock:

@@ -54,6 +54,10 @@ class Clock(Protocol):
 
     def boot_id(self) -> str: ...
 
+    def since_boot(self) -> float:
+        """Seconds since this boot (CLOCK_BOOTTIME: counts suspend, never steps with the wall clock)."""
+        ...
+
 
 @dataclass(frozen=True)
 class PrinterStatus:
@@ -100,8 +104,10 @@ class Panel(Protocol):
 class HubClient(Protocol):
     """The device's side of the hub's batch API."""
 
-    def acknowledged(self, device_id: str) -> int:
-        """The hub's high-water mark for this device (entries 1..N are stored)."""
+    def acknowledged(self, device_id: str, credential: Callable[[int | None], str] | None = None) -> int:
+        """The hub's high-water mark for this device (entries 1..N are stored). ``credential(at)`` signs
+        the status request (:mod:`appliance.sync.status_request`) at the device's time (``None``) or at
+        Unix time ``at`` (the hub's, when the clocks differ); without it the hub answers 0."""
         ...
 
     def push(self, device_id: str, batch_bytes: bytes) -> int:

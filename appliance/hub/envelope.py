@@ -120,6 +120,14 @@ def authenticate(data: bytes, certificate) -> Envelope:
     if envelope.kid != dsc.kid_of(certificate):
         raise HubError("batch is signed by another key than the device's registered DSC "
                        "(re-register the device's current DSC at the hub)")
+    verify_signature(envelope, certificate)
+    return envelope
+
+
+def verify_signature(envelope: Envelope, certificate) -> None:
+    """ES256 over the envelope's ``Sig_structure`` with ``certificate.public_key()`` (no kid check).
+
+    :raises HubError: the signature does not verify."""
     key = certificate.public_key()
     sig = envelope.signature
     try:
@@ -127,6 +135,5 @@ def authenticate(data: bytes, certificate) -> Envelope:
             raise InvalidSignature
         der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
         key.verify(der, sig_digest(envelope.protected, envelope.payload), ec.ECDSA(Prehashed(hashes.SHA256())))
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         raise HubError("batch signature does not verify with the device's registered DSC") from None
-    return envelope

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import resource
 import signal
 import socket
 import threading
@@ -20,6 +21,21 @@ from appliance.errors import ConfigError
 log = logging.getLogger(__name__)
 
 LOOPBACK_NAMES = {"localhost"}
+#: open connections one hub process keeps (waitress's default, 100, is below a fleet's keep-alive
+#: connections: past it waitress stopped accepting until idle ones timed out, ~150 s)
+CONNECTION_LIMIT = 2000
+FD_RESERVE = 64          #: file descriptors kept for the database pool, logs and files
+BODY_MARGIN = 64 * 1024  #: request-line and header bytes waitress buffers beside a body of the limit
+
+
+def connection_limit() -> int:
+    """:data:`CONNECTION_LIMIT`, within this process's file limit (raising the soft limit if it may)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = CONNECTION_LIMIT + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return CONNECTION_LIMIT if soft == resource.RLIM_INFINITY else max(100, min(CONNECTION_LIMIT, soft - FD_RESERVE))
 
 
 def is_loopback(host: str) -> bool:
@@ -65,8 +81,11 @@ def serve(app, *, host: str, port: int, tls_cert: str = "", tls_key: str = "",
 
         log.info("hub listening on http://%s:%d", host, port)
         where = {"sockets": [reuse_port_socket(host, port)]} if reuse_port else {"host": host, "port": port}
-        waitress.serve(app, threads=threads, ident="appliance-hub",
-                       max_request_body_size=app.config["MAX_CONTENT_LENGTH"], **where)
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        # inbuf_overflow: a body up to the limit stays in memory; waitress's default (512 KiB) spooled
+        # larger ones to a temporary file in /tmp (issue 11, finding 8). A larger body is refused (413).
+        waitress.serve(app, threads=threads, ident="appliance-hub", connection_limit=connection_limit(),
+                       max_request_body_size=limit, inbuf_overflow=limit + BODY_MARGIN, **where)
 
 
 def _serve_tls(app, *, host: str, port: int, cert: str, key: str, threads: int, reuse_port: bool) -> None:

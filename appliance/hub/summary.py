@@ -13,7 +13,8 @@ BASIC_KEYS = ("device_id", "acknowledged_seq", "entries", "chain_ok", "last_seen
 
 def device_summary(device: dict, *, full: bool = False, now: datetime | None = None) -> dict:
     """The documented ``{"device_id", "acknowledged_seq", "entries", "chain_ok", "last_seen"}``;
-    ``full`` adds gaps, flags, the head and backlog, DSC expiry, versions, region and centre."""
+    ``full`` adds gaps, flags, the head and backlog, DSC expiry, versions, region and centre, and how
+    many of its certificates were issued under a wrong clock (``wrong_clock_certificates``)."""
     flagged = bool(device["fork_flag"])
     out = {"device_id": device["device_id"], "acknowledged_seq": device["acknowledged_seq"],
            "entries": device["entry_count"], "chain_ok": not flagged and device["chain_error"] is None,
@@ -28,7 +29,9 @@ def device_summary(device: dict, *, full: bool = False, now: datetime | None = N
                centre=device["centre"], dsc_not_after=device["dsc_not_after"], head_seq=head_seq,
                head_time=device["head_time"],
                backlog=None if head_seq is None else max(head_seq - device["acknowledged_seq"], 0),
-               software_version=device["software_version"], refdata_version=device["refdata_version"])
+               software_version=device["software_version"], refdata_version=device["refdata_version"],
+               # certificates issued inside a clock_corrected interval: to revoke and re-issue
+               wrong_clock_certificates=device.get("wrong_clock_certificates") or 0)
     if now is not None and device["dsc_not_after"]:
         expires = datetime.fromisoformat(device["dsc_not_after"])
         out["dsc_days_left"] = (expires - now).days

@@ -12,7 +12,7 @@ import math
 import re
 
 from appliance.errors import InvalidInput
-from appliance.hub.store.derive import canonical_data, parse_time
+from appliance.hub.store.derive import canonical_data, clock_interval_problem, parse_time
 
 MAX_TEXT = 200                     #: characters in one entry field (UVCIs are at most 60)
 MAX_DATA_CHARS = 16 * 1024         #: an entry's data as canonical JSON
@@ -105,6 +105,8 @@ def entry_problem(entry: dict) -> tuple[str, str] | None:
         return "data", f"is larger than {MAX_DATA_CHARS} characters"
     if entry["kind"] == "revoked" and not entry["uvci"]:
         return "uvci", "a revocation must name the UVCI it revokes"
+    if entry["kind"] == "clock_corrected" and clock_interval_problem(entry):
+        return "data", clock_interval_problem(entry)
     return None
 
 

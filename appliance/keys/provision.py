@@ -1,11 +1,17 @@
 """Key and DSC lifecycle on the token: keygen, CSR, import of the DSC, status, rotation.
 
-Key labels on the token (``L`` = ``[signer] key_label``):
+Keys on the token (``L`` = ``[signer] key_label``) are read-only (CKA_MODIFIABLE=false), so
+rotation never renames or changes one. Each rotation makes a key of a new *generation*:
 
-* ``L``       the current key; the installed DSC (``<state>/dsc.pem``) vouches for it.
-* ``L-next``  made by ``keygen --rotate``; the CSR is made from it while ``L`` keeps signing.
-* ``L-prev``  after ``import-dsc`` of a DSC for ``L-next``: the old key, renamed, kept until the
-  next rotation (the switch happens at import; the previous DSC stays as ``dsc.pem.prev``).
+* ``L`` is generation 1 (the first key), ``L-gen2``, ``L-gen3`` ... the later ones
+  (``L-prev``/``L-next`` of older software count as generations 0 and 2);
+* the **active** key, the one that signs, is the one ``<state>/signing-key.json`` names (label
+  and CKA_ID); without that record it is ``L``. The installed DSC (``dsc.pem``) vouches for it;
+* ``keygen --rotate`` makes the **pending** key (the next generation); the CSR is made from it
+  while the active key keeps signing;
+* ``import-dsc`` of a DSC for the pending key switches: it writes the record, then the DSC (the
+  previous DSC stays as ``dsc.pem.prev``). The replaced key stays, unchanged, as the previous
+  key until the next switch, which destroys it.
 
 Every step validates everything first and changes nothing on bad input; destructive
 steps ask ``confirm(question)`` first. Time comes in as ``now``.
@@ -27,8 +33,8 @@ from appliance.keys import csr as csrmod
 from appliance.keys import labca
 from appliance.dcc import dsc
 from appliance.dcc.model import SECTIONS, TYPES
-from appliance.devices.pkcs11_signer import (DSC_FILE, JOURNAL_SUFFIX, PENDING_SUFFIX, PREVIOUS_SUFFIX, load_dsc,
-                                             read_pin, same_key, signer_target)
+from appliance.devices.pkcs11_signer import DSC_FILE, JOURNAL_SUFFIX, load_dsc, read_pin, same_key, signer_target
+from appliance.devices.signing_keys import active_label, generation, generation_label, key_family, write_active_record
 from appliance.devices.pkcs11_token import Token
 from appliance.devices.signer import SoftwareSigner
 from appliance.errors import DscError, SignerUnavailable, UsageError
@@ -55,36 +61,56 @@ def ensure_journal_key(token: Token, key_label: str) -> bool:
     label = key_label + JOURNAL_SUFFIX
     if token.has_key(label):
         return False
-    token.generate(label, read_only=True)
+    token.generate(label)
     return True
 
 
-def keygen(token: Token, key_label: str, *, rotate: bool, confirm: Confirm) -> dict[str, Any]:
-    """Make the current key, or with ``rotate`` the pending key ``L-next``. Idempotent without ``rotate``.
+def active_key(token: Token, key_label: str, state_dir: Path) -> str:
+    """The label of the key that signs (see the module docstring)."""
+    return active_label(token, key_label, state_dir)
+
+
+def pending_key(token: Token, key_label: str, state_dir: Path) -> str | None:
+    """The newest key of a later generation than the active one (made by ``keygen --rotate``), or None."""
+    current = generation(key_label, active_key(token, key_label, state_dir))
+    later = [label for n, label in key_family(token, key_label) if current is not None and n > current]
+    return later[-1] if later else None
+
+
+def keygen(token: Token, key_label: str, *, rotate: bool, confirm: Confirm, state_dir: Path) -> dict[str, Any]:
+    """Make the first key, or with ``rotate`` the pending key (the next generation). Idempotent
+    without ``rotate``. No existing key is changed; a pending key is replaced only after ``confirm``.
 
     The journal key is made by :func:`ensure_journal_key`, in a session of its own: tpm2-pkcs11
     keeps each new key loaded for the session, and a TPM without a resource manager (swtpm
     direct) runs out of object slots when one session makes two keys.
     """
-    if not token.has_key(key_label):
+    active = active_key(token, key_label, state_dir)
+    if not token.has_key(active):
+        if key_family(token, key_label):
+            raise SignerUnavailable(f"the active key {active!r} is missing on token {token.label!r}, but other keys "
+                                    f"of {key_label!r} are there: import the DSC of the key to use "
+                                    "('appliance provision import-dsc FILE')")
         token.generate(key_label)
         return {"label": key_label, "created": True, "pending": False}
     if not rotate:
-        return {"label": key_label, "created": False, "pending": False}
-    pending = key_label + PENDING_SUFFIX
-    if token.has_key(pending):
+        return {"label": active, "created": False, "pending": False}
+    pending = pending_key(token, key_label, state_dir)
+    if pending is not None:
         if not confirm(f"a pending key {pending!r} exists already (its CSR may be at the CA); replace it?"):
             raise UsageError("cancelled: nothing changed")
         token.destroy(pending)
-    token.generate(pending)
-    return {"label": pending, "created": True, "pending": True}
+    newest = max(n for n, _ in key_family(token, key_label))
+    label = generation_label(key_label, max(newest + 1, 2))
+    token.generate(label)
+    return {"label": label, "created": True, "pending": True}
 
 
-def make_csr(token: Token, key_label: str, subject: str) -> tuple[bytes, str]:
-    """A PEM CSR for the pending key if there is one, else the current key; ``(pem, key label)``."""
+def make_csr(token: Token, key_label: str, subject: str, *, state_dir: Path) -> tuple[bytes, str]:
+    """A PEM CSR for the pending key if there is one, else the active key; ``(pem, key label)``."""
     name = csrmod.parse_subject(subject)
-    for label in (key_label + PENDING_SUFFIX, key_label):
-        key = token.private_key(label)
+    for label in (pending_key(token, key_label, state_dir), active_key(token, key_label, state_dir)):
+        key = token.private_key(label) if label else None
         if key is not None:
             pub = token.public_key(label)
             return csrmod.build_csr(name, csrmod.TokenKey(lambda d, k=key: _sign(token, k, d), pub)), label
@@ -118,37 +144,39 @@ def check_dsc_file(data: bytes, *, now: datetime, name: str) -> x509.Certificate
 
 def import_dsc(token: Token, key_label: str, state_dir: Path, data: bytes, *, now: datetime,
                confirm: Confirm, name: str = "the file") -> dict[str, Any]:
-    """Install a DSC for the current or the pending key (the latter switches keys)."""
+    """Install a DSC for the active key, or for another key of the family (the pending one after
+    ``keygen --rotate``), which switches signing to it. No key object is changed."""
     cert = check_dsc_file(data, now=now, name=name)
-    pending = key_label + PENDING_SUFFIX
-    if not token.has_key(key_label) and not token.has_key(pending):
+    family = key_family(token, key_label)
+    if not family:
         raise SignerUnavailable(f"token {token.label!r} has no key {key_label!r}: run 'appliance provision keygen', "
                                 "then make a CSR for the CA")
-    if same_key(cert, token.public_key(key_label)):
-        switch = False
-    elif same_key(cert, token.public_key(pending)):
-        switch = True
-    else:
-        raise DscError(f"{name} is for another key: it does not carry the public key of {key_label!r} "
-                       f"(or {pending!r}) on token {token.label!r}; import the DSC made from this device's CSR")
+    active = active_key(token, key_label, state_dir)
+    target = next((label for _, label in reversed(family) if same_key(cert, token.public_key(label))), None)
+    if target is None:
+        raise DscError(f"{name} is for another key: it does not carry the public key of {active!r} "
+                       f"(or of a newer key of {key_label!r}) on token {token.label!r}; import the DSC made from "
+                       "this device's CSR")
+    switch = target != active
     pem = cert.public_bytes(serialization.Encoding.PEM)
     path = Path(state_dir) / DSC_FILE
     current = load_dsc(state_dir)
     if current is not None and current == cert and not switch:
         return {"kid": dsc.kid_b64(cert), "changed": False, "switched": False}
     if switch:
-        if not confirm(f"this DSC is for the new key {pending!r}: switch signing to it now? "
-                       f"(the current key becomes {key_label + PREVIOUS_SUFFIX!r})"):
+        if not confirm(f"this DSC is for the new key {target!r}: switch signing to it now? "
+                       f"(the current key {active!r} is kept as the previous one)"):
             raise UsageError("cancelled: nothing changed")
-        previous = key_label + PREVIOUS_SUFFIX
-        if token.has_key(previous):
-            token.destroy(previous)
-        token.relabel(key_label, previous)
-        token.relabel(pending, key_label)
     Path(state_dir).mkdir(parents=True, exist_ok=True)
+    if switch:  # the record first: a crash before the DSC is written leaves a state import-dsc repairs
+        write_active_record(state_dir, target, token.key_id(target) or b"")
     if path.exists():
         write_atomic(path.with_name(DSC_FILE + ".prev"), path.read_bytes())
     write_atomic(path, pem)
+    if switch:
+        for _, label in family:   # keep the new key and the one it replaces; older ones go
+            if label not in (target, active):
+                token.destroy(label)
     log.info("installed DSC kid=%s (key switch: %s)", dsc.kid_b64(cert), switch)
     return {"kid": dsc.kid_b64(cert), "changed": True, "switched": switch}
 
@@ -206,7 +234,7 @@ def status(config, *, now: datetime) -> dict[str, Any]:
             out["problems"].append(str(exc))
         else:
             try:
-                _token_status(out, token, key_label, cert)
+                _token_status(out, token, key_label, cert, config.state_dir)
             finally:
                 token.release()
     if cert is not None:
@@ -218,11 +246,12 @@ def status(config, *, now: datetime) -> dict[str, Any]:
     return out
 
 
-def _token_status(out: dict, token: Token, key_label: str, cert: x509.Certificate | None) -> None:
+def _token_status(out: dict, token: Token, key_label: str, cert: x509.Certificate | None, state_dir: Path) -> None:
     out["token"] = {"label": token.label, "module": token.module, "present": True}
-    for field, label in (("key", key_label), ("pending_key", key_label + PENDING_SUFFIX)):
-        pub = token.public_key(label)
-        if not token.has_key(label) or pub is None:
+    for field, label in (("key", active_key(token, key_label, state_dir)),
+                         ("pending_key", pending_key(token, key_label, state_dir))):
+        pub = token.public_key(label) if label else None
+        if pub is None or not token.has_key(label):
             continue
         attrs = token.security_attributes(label)
         out[field] = {"label": label, "present": True, "attributes": attrs,
@@ -237,7 +266,8 @@ def _token_status(out: dict, token: Token, key_label: str, cert: x509.Certificat
         out["warnings"].append(f"token {token.label!r} has no journal key {journal_label!r}: the journal's heads "
                                "are not signed; run 'appliance provision keygen' to add it")
     if out["key"] is None:
-        out["problems"].append(f"token {token.label!r} has no key {key_label!r}: run 'appliance provision keygen'")
+        out["problems"].append(f"token {token.label!r} has no key {active_key(token, key_label, state_dir)!r}: "
+                               "run 'appliance provision keygen'")
     elif not out["key"]["non_extractable"]:
         out["problems"].append(f"key {key_label!r} is not marked never-extractable/always-sensitive: "
                                "make a new key on the token ('keygen --rotate')")
@@ -257,11 +287,11 @@ def lab_provision(config, *, now: datetime, subject: str = "C=DE,O=Demo,CN=DSC d
         token.release()
     token, key_label = open_token(config)
     try:
-        keygen(token, key_label, rotate=False, confirm=lambda q: False)
+        keygen(token, key_label, rotate=False, confirm=lambda q: False, state_dir=config.state_dir)
         current = load_dsc(config.state_dir)
-        if current is not None and same_key(current, token.public_key(key_label)):
+        if current is not None and same_key(current, token.public_key(active_key(token, key_label, config.state_dir))):
             return dsc.kid_b64(current)
-        pem, _ = make_csr(token, key_label, subject)
+        pem, _ = make_csr(token, key_label, subject, state_dir=config.state_dir)
         ca, _ = labca.init(config.state_dir, country=config.device.country, now=now)
         cert = labca.sign_csr(ca, labca.load_csr(pem), types="".join(TYPES), now=now)
         result = import_dsc(token, key_label, config.state_dir, cert.public_bytes(serialization.Encoding.PEM),

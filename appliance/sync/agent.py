@@ -1,7 +1,9 @@
 """The sync agent: sends the journal's entries to the hub, in signed batches, until it has them all.
 
-It asks the hub for its high-water mark (the hub is the authority: after weeks offline,
-or when the hub restored a backup, the agent resumes exactly where the hub stopped),
+It asks the hub for its high-water mark, in a request signed by the device key
+(:mod:`appliance.sync.status_request`: the hub shows a device's progress to nobody else; the
+hub is the authority: after weeks offline, or when the hub restored a backup, the agent
+resumes exactly where the hub stopped),
 sends the entries after it in batches of ``[sync] batch_size`` signed by the device key
 (:mod:`appliance.sync.batches`), and records the outcome in the journal's sync status
 (``last_attempt``, ``last_success``, ``last_error``, ``backlog``, ``acknowledged_seq``)
@@ -26,6 +28,7 @@ from appliance.devices.tpm_counter import TpmCounter
 from appliance.journal import integrity
 from appliance.reference import fetch
 from appliance.sync.batches import sign_batch
+from appliance.sync.status_request import sign_status_request
 from appliance.errors import ApplianceError, HubError, HubUnreachable
 from appliance.util.wakeup import WAKEUP_SOCKET, Wakeup
 
@@ -92,14 +95,15 @@ class SyncAgent:
         return True
 
     def _send_all(self) -> int:
-        ack = self.client.acknowledged(self.device_id)
+        ack = self.client.acknowledged(self.device_id, self.status_credential)
         last = self.journal.last_seq()
         if ack > last:
             raise HubError(f"the hub has entries up to seq {ack} but this journal ends at {last}: "
                            "the journal was replaced or belongs to another device; check [device] id")
         if ack < self.journal.get_acknowledged():
             log.warning("the hub acknowledges only seq %d, less than the %d it acknowledged before "
-                        "(a hub restored from backup?); sending again from there", ack, self.journal.get_acknowledged())
+                        "(a hub restored from backup, or this device's clock far from the hub's, so that the hub "
+                        "did not accept the signed status request?); sending again from there", ack, self.journal.get_acknowledged())
         if ack != self.journal.get_acknowledged():
             self.journal.set_acknowledged(ack)
         head, journal_key = self._head()
@@ -117,6 +121,11 @@ class SyncAgent:
             self.journal.set_acknowledged(ack)
             self._status(backlog=max(self.journal.last_seq() - ack, 0), acknowledged_seq=ack)
             log.info("hub acknowledged seq %d", ack)
+
+    def status_credential(self, at: int | None = None) -> str:
+        """The signed status request, at this device's time or at the hub's (Unix ``at``)."""
+        when = self.clock.now() if at is None else datetime.fromtimestamp(at, timezone.utc)
+        return sign_status_request(self.device_id, self.signer, now=when)
 
     def _head(self) -> tuple[dict | None, bytes | None]:
         """Sign the journal's current head for this sync (the journal key), with the TPM checkpoint."""

@@ -225,7 +225,7 @@ def test_a_lossy_network_and_a_killed_worker_of_two_lose_and_double_nothing(tmp_
         agent = start_appliance("sync", "--once", "--timeout", "90", env=appliance_env(config, state),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for threshold in (300, 900):
-            wait_until(lambda: agent.poll() is not None or _ack(hub) >= threshold, 40, interval_s=0.02)
+            wait_until(lambda: agent.poll() is not None or _ack(hub, signer) >= threshold, 40, interval_s=0.02)
             if agent.poll() is not None:
                 break
             subprocess.run(["kill", "-9", str(hub.workers()[0])], check=True)
@@ -240,9 +240,9 @@ def test_a_lossy_network_and_a_killed_worker_of_two_lose_and_double_nothing(tmp_
     _assert_exactly(pg_url, expected)
 
 
-def _ack(hub: HubProcess) -> int:
+def _ack(hub: HubProcess, signer) -> int:
     try:
-        return hub.acknowledged(DEVICE, timeout_s=2)
+        return hub.acknowledged(DEVICE, signer=signer, timeout_s=2)
     except (httpx.HTTPError, ValueError, KeyError):
         return -1
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ssl
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from appliance.sync import batches
+from appliance.sync.status_request import sign_status_request
 from appliance.devices.hub_client import HttpHubClient
 from appliance.errors import ConfigError, HubError, HubUnreachable
 from appliance.hub.store import HubStore
@@ -43,7 +45,11 @@ def test_sync_over_https_with_the_pinned_ca(tls_hub, software_signer):
         assert client.acknowledged(DEVICE) == 0
         entries = make_entries(20)
         assert client.push(DEVICE, batches.sign_batch(entries, device_id=DEVICE, signer=software_signer, now=NOW)) == 20
-        assert client.acknowledged(DEVICE) == 20
+        assert client.acknowledged(DEVICE) == 0                # anonymous: shown nothing
+        def signed(at=None):
+            when = datetime.now(timezone.utc) if at is None else datetime.fromtimestamp(at, timezone.utc)
+            return sign_status_request(DEVICE, software_signer, now=when)
+        assert client.acknowledged(DEVICE, signed) == 20       # signed by the device: its progress
         assert client.acknowledged("someone-else") == 0        # not told that no such device exists
     finally:
         client.close()

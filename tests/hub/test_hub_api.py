@@ -8,6 +8,7 @@ import cbor2
 import pytest
 
 from appliance.sync import batches
+from appliance.sync.status_request import sign_status_request
 from appliance.journal import chain
 from appliance.devices.signer import SoftwareSigner
 from tests.support.clock import NOW
@@ -23,22 +24,24 @@ def signed(entries, signer, device: str = DEVICE) -> bytes:
     return batches.sign_batch(entries, device_id=device, signer=signer, now=NOW)
 
 
-def status(client, device: str = DEVICE) -> dict:
-    r = client.get(f"/api/v1/devices/{device}")
+def status(client, device: str = DEVICE, signer=None) -> dict:
+    """The device's status as the device itself asks for it (a request signed by ``signer``)."""
+    headers = {"Authorization": sign_status_request(device, signer, now=NOW)} if signer is not None else {}
+    r = client.get(f"/api/v1/devices/{device}", headers=headers)
     assert r.status_code == 200, r.get_json()
     return r.get_json()
 
 
 def test_device_status_shape_and_batch_acceptance(hub_app, registered, software_signer):
     client = hub_app.test_client()
-    assert status(client) == {"device_id": DEVICE, "acknowledged_seq": 0, "entries": 0,
+    assert status(client, signer=software_signer) == {"device_id": DEVICE, "acknowledged_seq": 0, "entries": 0,
                               "chain_ok": True, "last_seen": None}
     entries = make_entries(10)
     r = post(client, signed(entries[:6], software_signer))
     assert r.status_code == 200 and r.get_json()["acknowledged_seq"] == 6
     r = post(client, signed(entries[6:], software_signer))
     assert r.get_json() == {"acknowledged_seq": 10, "stored": 4}
-    got = status(client)
+    got = status(client, signer=software_signer)
     assert (got["acknowledged_seq"], got["entries"], got["chain_ok"]) == (10, 10, True)
     assert got["last_seen"].startswith("2026-11-28T10:00")
     assert hub_app.config["HUB_STORE"].entries(DEVICE) == entries
@@ -131,7 +134,7 @@ def test_bad_batch_after_good_one_leaves_the_store_as_it_was(hub_app, registered
     r = post(client, signed(tampered, software_signer))
     assert r.status_code == 400 and "seq 5" in r.get_json()["error"]
     assert hub_app.config["HUB_STORE"].entries(DEVICE) == entries[:3]
-    assert status(client)["acknowledged_seq"] == 3
+    assert status(client, signer=software_signer)["acknowledged_seq"] == 3
 
 
 def test_fork_is_refused_and_flagged(hub_app, registered, software_signer, auth):
@@ -144,7 +147,7 @@ def test_fork_is_refused_and_flagged(hub_app, registered, software_signer, auth)
     r = post(client, signed(fork, software_signer))
     assert r.status_code == 409 and "fork at seq 3" in r.get_json()["error"]
     assert hub_app.config["HUB_STORE"].entries(DEVICE) == entries
-    got = status(client)
+    got = status(client, signer=software_signer)
     assert got["chain_ok"] is False and got["acknowledged_seq"] == 5
     listed = client.get("/api/v1/devices", headers=auth).get_json()["devices"][0]
     assert listed["fork"] is True and "seq 3" in listed["fork_detail"]

@@ -53,12 +53,12 @@ def test_service_wakes_on_a_commit_in_another_process_and_stops_on_sigterm(tmp_p
     agent = start_appliance("sync", env=_device_env(tmp_path, state, proc.url),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        _wait(lambda: proc.acknowledged(DEVICE) == 5)
+        _wait(lambda: proc.acknowledged(DEVICE, signer=signer) == 5)
         _wait(lambda: (state / "sync-wakeup.sock").exists())
         with Journal.open(state / "journal.sqlite") as journal:  # the web process issuing, say
             journal.append("issued", now=NOW, operator="staff1", type="v", uvci="URN:UVCI:01:DE:DEMO1/X9#Z",
                            kid=signer.kid, signature=bytes(64), country="DE", data={"mp": "EU/1/20/1528"})
-        _wait(lambda: proc.acknowledged(DEVICE) == 6)     # the agent idles 60 s: only the datagram explains this
+        _wait(lambda: proc.acknowledged(DEVICE, signer=signer) == 6)     # the agent idles 60 s: only the datagram explains this
     finally:
         agent.send_signal(signal.SIGTERM)
         _, err = agent.communicate(timeout=20)

@@ -9,7 +9,7 @@ from appliance.devices.clock import FixedClock, SystemClock
 from appliance.devices.ports import Clock
 
 #: what each member of the Clock port must give back
-CLOCK_MEMBERS = {"now": datetime, "is_synchronized": bool, "has_rtc": bool, "boot_id": str}
+CLOCK_MEMBERS = {"now": datetime, "is_synchronized": bool, "has_rtc": bool, "boot_id": str, "since_boot": float}
 
 
 def assert_is_a_clock(clock) -> None:

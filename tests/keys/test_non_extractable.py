@@ -60,6 +60,17 @@ def test_softhsm_refuses_to_make_the_key_extractable(softhsm_signer):
 
 
 
+def test_softhsm_dcc_key_is_read_only(softhsm_signer):
+    """CKA_MODIFIABLE=false: with the user PIN, C_SetAttributeValue is refused for every attribute."""
+    token, label = softhsm_signer.token, softhsm_signer.key_label
+    assert token.security_attributes(label)["modifiable"] is False
+    key = token.private_key(label)
+    for attribute, value in ((A.DERIVE, True), (A.LABEL, "renamed"), (A.SIGN, False), (A.DECRYPT, True)):
+        with token.lock, pytest.raises(px.PKCS11Error):
+            key[attribute] = value
+    assert token.security_attributes(label)["derive"] is False and token.private_key(label) is not None
+
+
 def test_the_dcc_key_is_not_copyable_and_cannot_derive(token_key):
     _, token, label = token_key
     attrs = token.security_attributes(label)

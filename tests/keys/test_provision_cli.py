@@ -78,8 +78,9 @@ def test_rotation_keeps_signing_until_the_new_dsc_is_imported(cli):
     ok(cli("provision", "keygen", "--rotate"))
     report = status(cli)
     assert report["ready"] and report["dsc"]["kid"] == old_kid  # the current DSC keeps signing
-    assert report["pending_key"]["label"] == "dcc-signing-key-next" and report["pending_key"]["non_extractable"]
-    assert "dcc-signing-key-next" in ok(cli("provision", "csr", "--subject", "C=DE,CN=DSC 0002",
+    assert report["pending_key"]["label"] == "dcc-signing-key-gen2" and report["pending_key"]["non_extractable"]
+    assert report["pending_key"]["attributes"]["modifiable"] is False
+    assert "dcc-signing-key-gen2" in ok(cli("provision", "csr", "--subject", "C=DE,CN=DSC 0002",
                                              "--out", str(cli.folder / "next.pem")))
     ok(cli("provision", "lab-ca", "sign", str(cli.folder / "next.pem"), "--out", str(cli.folder / "next-dsc.pem")))
     before = cli.files()
@@ -92,8 +93,9 @@ def test_rotation_keeps_signing_until_the_new_dsc_is_imported(cli):
     assert report["ready"] and report["dsc"]["kid"] == dsc.kid_b64(new) != old_kid
     assert report["key"]["matches_dsc"] and report["pending_key"] is None
     assert (cli.state / "dsc.pem.prev").read_bytes() == (cli.folder / "dsc.pem").read_bytes()
-    objects = cli.token_objects()
-    assert "dcc-signing-key-prev" in objects and "dcc-signing-key-next" not in objects
+    assert report["key"]["label"] == "dcc-signing-key-gen2" and report["key"]["attributes"]["modifiable"] is False
+    objects = cli.token_objects()   # nothing renamed: the old key stays as it was, beside the new one
+    assert "label:      dcc-signing-key\n" in objects and "dcc-signing-key-gen2" in objects
 
 
 def test_rotating_twice_asks_before_replacing_the_pending_key(cli):

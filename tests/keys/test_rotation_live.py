@@ -17,7 +17,7 @@ from tests.support.pki import raw_signature_verifies as verifies
 
 
 def lab_dsc(token: Token, label: str, state) -> bytes:
-    pem, used = provision.make_csr(token, label, "C=DE,CN=DSC live")
+    pem, used = provision.make_csr(token, label, "C=DE,CN=DSC live", state_dir=state)
     ca, _ = labca.init(state / "ca", country="DE", now=REAL_NOW)
     return labca.sign_csr(ca, labca.load_csr(pem), types="vtr", now=REAL_NOW).public_bytes(serialization.Encoding.PEM)
 
@@ -27,7 +27,7 @@ def test_running_signer_picks_up_first_dsc_and_rotation(softhsm_token, softhsm_s
     config = load_config(env={}, overrides=softhsm_token.config_overrides(label), state_dir=tmp_path)
     token, _ = provision.open_token(config)
     try:
-        provision.keygen(token, label, rotate=False, confirm=lambda q: False)
+        provision.keygen(token, label, rotate=False, confirm=lambda q: False, state_dir=tmp_path)
         signer = Pkcs11Signer.from_config(config)
         assert signer.certificate is None
         provision.import_dsc(token, label, tmp_path, lab_dsc(token, label, tmp_path), now=REAL_NOW,
@@ -36,7 +36,7 @@ def test_running_signer_picks_up_first_dsc_and_rotation(softhsm_token, softhsm_s
         assert first is not None and signer.kid == dsc.kid_of(first)
         assert verifies(first, b"m1", signer.sign(b"m1"))
 
-        provision.keygen(token, label, rotate=True, confirm=lambda q: False)
+        provision.keygen(token, label, rotate=True, confirm=lambda q: False, state_dir=tmp_path)
         assert signer.certificate == first and verifies(first, b"m2", signer.sign(b"m2"))  # old key still signs
         new_pem = lab_dsc(token, label, tmp_path)  # CSR from the pending key
         asked = []
@@ -49,7 +49,8 @@ def test_running_signer_picks_up_first_dsc_and_rotation(softhsm_token, softhsm_s
         protected, _, payload, _ = cbor2.loads(signed.cose).value
         assert verifies(second, sign.sig_structure(protected, payload), signed.signature)
         assert not verifies(first, b"m3", signer.sign(b"m3"))
-        assert token.has_key(label + "-prev") and not token.has_key(label + "-next")
+        assert token.has_key(label) and token.has_key(label + "-gen2")   # nothing renamed: the old key stays
+        assert provision.active_key(token, label, tmp_path) == label + "-gen2"
         signer.close()
     finally:
         token.release()

@@ -6,12 +6,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import cbor2
 import httpx
 
 from appliance.dcc.sign import sig_structure
+from appliance.sync.status_request import sign_status_request
 from tests.support.cli import start_appliance
 
 #: the device id of the hub fixtures (tests/support/hub_fixtures.py)
@@ -39,9 +41,13 @@ class HubProcess:
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
-    def acknowledged(self, device_id: str, *, timeout_s: float = 5.0) -> int:
-        """The hub's ``acknowledged_seq`` for a device (raises httpx errors while it is down)."""
-        return httpx.get(f"{self.url}/api/v1/devices/{device_id}", verify=self.verify,
+    def acknowledged(self, device_id: str, *, signer=None, timeout_s: float = 5.0) -> int:
+        """The hub's ``acknowledged_seq`` for a device (raises httpx errors while it is down); the hub
+        shows it only to a request signed by the device (``signer``), else it answers 0."""
+        headers = {}
+        if signer is not None:
+            headers["Authorization"] = sign_status_request(device_id, signer, now=datetime.now(timezone.utc))
+        return httpx.get(f"{self.url}/api/v1/devices/{device_id}", verify=self.verify, headers=headers,
                          timeout=timeout_s).json()["acknowledged_seq"]
 
     def start(self, timeout_s: float = 30.0) -> None:

@@ -27,10 +27,10 @@ class FlakyClient:
         self.inner, self.down, self.lose_next_answer = inner, False, False
         self.pushed_first_seqs: list[int] = []
 
-    def acknowledged(self, device_id):
+    def acknowledged(self, device_id, credential=None):
         if self.down:
             raise HubUnreachable("cannot connect to the hub (test)")
-        return self.inner.acknowledged(device_id)
+        return self.inner.acknowledged(device_id, credential)
 
     def push(self, device_id, data):
         if self.down:

@@ -27,9 +27,9 @@ DEVICE = "fault-dev"
 ENTRIES = 3000
 
 
-def _ack(hub: HubProcess) -> int:
+def _ack(hub: HubProcess, signer) -> int:
     try:
-        return hub.acknowledged(DEVICE, timeout_s=2)
+        return hub.acknowledged(DEVICE, signer=signer, timeout_s=2)
     except (httpx.HTTPError, ValueError, KeyError):
         return -1                                   # the hub is down or restarting
 
@@ -58,7 +58,7 @@ def test_sync_survives_a_flaky_network_and_hub_restarts(tmp_path: Path):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for threshold in (600, 1500, 2400):        # kill the hub whenever the sync passes these marks
             deadline = time.monotonic() + 60
-            while agent.poll() is None and _ack(hub) < threshold and time.monotonic() < deadline:
+            while agent.poll() is None and _ack(hub, signer) < threshold and time.monotonic() < deadline:
                 time.sleep(0.02)
             if agent.poll() is not None:
                 break

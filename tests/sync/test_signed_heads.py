@@ -57,7 +57,7 @@ class _RecordingHub:
     def __init__(self):
         self.ack, self.batches = 0, []
 
-    def acknowledged(self, device_id):
+    def acknowledged(self, device_id, credential=None):
         return self.ack
 
     def push(self, device_id, data):
