@@ -152,7 +152,8 @@ def _reads(url: str, token: str, repeat: int) -> dict[str, float]:
     out = {}
     with httpx.Client(timeout=120, headers=headers) as client:
         for name, path in (("status page", "/"), ("device list API", "/api/v1/devices"),
-                           ("stats", "/api/v1/stats/daily"), ("revocation export", "/api/v1/revocations"),
+                           ("stats (first page)", "/api/v1/stats/daily"),
+                           ("revocation export (first page)", "/api/v1/revocations"),
                            ("revocation export since cursor", "/api/v1/revocations?since=1000000")):
             samples = []
             for _ in range(repeat):
@@ -161,7 +162,37 @@ def _reads(url: str, token: str, repeat: int) -> dict[str, float]:
                     raise RuntimeError(f"{path} failed")
                 samples.append((time.perf_counter() - t0) * 1000)
             out[name] = percentile(samples, 95)
+        samples, pages = [], 0
+        for _ in range(max(2, repeat // 4)):          # the full export: every page, following "next"
+            t0, body, pages = time.perf_counter(), {"more": True, "next": 0}, 0
+            while body["more"]:
+                body = client.get(f"{url}/api/v1/revocations?since={body['next']}").json()
+                pages += 1
+            samples.append((time.perf_counter() - t0) * 1000)
+        out[f"revocation export, all {pages} pages in a row"] = percentile(samples, 95)
     return out
+
+
+def _chart_choice(store, repeat: int) -> dict[str, float]:
+    """The chart's cells from the summary kept at intake vs a GROUP BY over daily_counts (p95, ms)."""
+    group_by = ("SELECT c.day, COALESCE(NULLIF(c.centre, ''), d.centre, c.device_id) AS centre, c.type,"
+                " SUM(c.count) AS count FROM daily_counts c JOIN devices d ON d.device_id = c.device_id"
+                " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")
+
+    def timed(fn) -> float:
+        samples = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - t0) * 1000)
+        return percentile(samples, 95)
+
+    def by_group():
+        with store.reading() as tx:
+            tx.all(group_by)
+
+    return {"chart cells from the summary table (centre_counts)": timed(store.chart_counts),
+            "chart cells by GROUP BY over daily_counts": timed(by_group)}
 
 
 def _rss_mb(pids: list[int]) -> float:
@@ -205,6 +236,8 @@ def _engine(ctx, name: str, database: str, workers: int, fleet, signer, rows: li
             rows.append((f"{name}: {what} p95", f"{ms:.0f} ms", "<= 200 ms"))
         store = open_url(database, folder / "state")
         size, total = store.database_size(), sum(d["entry_count"] for d in store.devices())
+        for what, ms in _chart_choice(store, 5 if ctx.quick else 20).items():
+            rows.append((f"{name}: {what} p95", f"{ms:.1f} ms", ""))
         store.close()
         rows.append((f"{name}: database size per million entries", f"{size / total * 1e6 / 2**20:,.0f} MiB", ""))
         rows.append((f"{name}: RSS growth, 16 parallel maximal bodies with a bad signature",

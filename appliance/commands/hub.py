@@ -17,11 +17,11 @@ from pathlib import Path
 
 from appliance.sync import batches
 from appliance.dcc import dsc
-from appliance.errors import DecodeError, HubError, UsageError
+from appliance.errors import DecodeError, HubError, InvalidInput, UsageError
 from appliance.config import load_config
 from appliance.commands import reference as reference_cmd
 
-HELP = "the central hub: serve | migrate | register-device | import | devices | device show | clear-fork"
+HELP = "the central hub: serve | migrate | register-device | import | devices | device show | clear-fork | purge"
 
 
 def register(subparsers) -> None:
@@ -55,6 +55,8 @@ def register(subparsers) -> None:
     p = sub.add_parser("devices", help="every device: last seen, backlog, chain and fork state")
     p.add_argument("--region", help="only this region")
     p.add_argument("--centre", help="only this centre")
+    p.add_argument("--software-below", metavar="VERSION",
+                   help="only devices on an older software version (or that never reported one)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run_devices)
 
@@ -68,6 +70,13 @@ def register(subparsers) -> None:
     p.add_argument("device_id", metavar="ID")
     p.add_argument("--reason", required=True, help="why (recorded with your user name at the hub)")
     p.set_defaults(func=run_clear_fork)
+
+    p = sub.add_parser("purge", help="retention: drop the entries of whole months older than --keep-months "
+                                     "(revocations stay until the certificate expires)")
+    p.add_argument("--keep-months", required=True, metavar="N",
+                   help="keep this month and the N months before it (N >= 1)")
+    p.add_argument("--dry-run", action="store_true", help="show what would go; change nothing")
+    p.set_defaults(func=run_purge)
 
     reference_cmd.register_hub(sub)  # hub reference publish (appliance/commands/reference.py)
 
@@ -183,18 +192,25 @@ def _device_line(d: dict) -> str:
     state = "ok" if d["chain_ok"] else f"FLAGGED {d['flag'] or 'chain'}: {d['fork_detail'] or d['chain_error']}"
     backlog = "?" if d["backlog"] is None else d["backlog"]
     return (f"{d['device_id']:<24} {d['region'] or '-':<12} {d['centre'] or '-':<20} {d['acknowledged_seq']:>9} "
-            f"{backlog:>7} {(d['last_seen'] or 'never'):<25} {(d['dsc_not_after'] or '')[:10]:<10} {state}")
+            f"{backlog:>7} {(d['last_seen'] or 'never'):<25} {(d['dsc_not_after'] or '')[:10]:<10} "
+            f"{d['software_version'] or '?':<12} {d['refdata_version'] or '?':<24} {state}")
 
 
 def run_devices(args: argparse.Namespace) -> int:
+    from appliance.hub.reports import software_filter  # lazy: via appliance.hub, loads Flask (~70 ms)
     from appliance.hub.summary import device_summary  # lazy: via appliance.hub, loads Flask (~70 ms)
 
+    try:
+        software_below = software_filter(args.software_below)
+    except InvalidInput as exc:
+        raise UsageError(f"--software-below: {exc.field_errors['software_below']}") from None
     store = _open(_config())
     now = datetime.now(timezone.utc)
     try:
         rows, after = [], None
         while True:
-            page = store.devices(after=after, limit=1000, region=args.region, centre=args.centre)
+            page = store.devices(after=after, limit=1000, region=args.region, centre=args.centre,
+                                 software_below=software_below)
             rows += [device_summary(d, full=True, now=now) for d in page]
             if len(page) < 1000:
                 break
@@ -205,7 +221,7 @@ def run_devices(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{'device':<24} {'region':<12} {'centre':<20} {'acked seq':>9} {'backlog':>7} {'last seen':<25} "
-          f"{'DSC until':<10} state")
+          f"{'DSC until':<10} {'software':<12} {'reference data':<24} state")
     for d in rows:
         print(_device_line(d))
     return 0
@@ -251,4 +267,42 @@ def run_clear_fork(args: argparse.Namespace) -> int:
         store.close()
     print(f"device {args.device_id}: {old['flag_kind'] or 'fork'} flag cleared by {operator} "
           f"(was: {old['fork_detail']}); its entries are accepted again")
+    return 0
+
+
+MAX_KEEP_MONTHS = 1200
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    from appliance.hub.store.retention import cutoff_month  # lazy: via appliance.hub, loads Flask (~70 ms)
+
+    try:
+        months = int(args.keep_months)
+    except ValueError:
+        raise UsageError(f"--keep-months {args.keep_months!r}: give a whole number of months, e.g. 13") from None
+    if not 1 <= months <= MAX_KEEP_MONTHS:
+        raise UsageError(f"--keep-months {months}: give 1 to {MAX_KEEP_MONTHS} months (this month and the N "
+                         "before it are kept)")
+    now = datetime.now(timezone.utc)
+    before = cutoff_month(now, months)
+    store = _open(_config())
+    try:
+        if args.dry_run:
+            plan = store.retention_plan(before, now)
+        else:
+            plan = store.purge_before(before, now=now, operator=os.environ.get("SUDO_USER") or getpass.getuser())
+    finally:
+        store.close()
+    verb = "would drop" if args.dry_run else "dropped"
+    print(f"retention: entries before {before[:7]} ({months} months kept besides this one)")
+    for month in plan["months"]:
+        print(f"  {month['month']}: {verb} {month['entries']} entries")
+    if plan.get("dropped"):
+        print(f"  partitions dropped: {', '.join(plan['dropped'])}")
+    print(f"  {verb} {plan['entries']} entries in {len(plan['months'])} month(s); kept the issuing facts of "
+          f"{plan['kept_issued']} certificate(s) not yet expired; "
+          f"{'would delete' if args.dry_run else 'deleted'} {plan['revocations']} expired revocation(s) "
+          "(revocations stay until the certificate expires)")
+    if args.dry_run:
+        print("  --dry-run: nothing was changed")
     return 0

@@ -15,6 +15,7 @@ import time
 
 from appliance.config import load_config
 from appliance.devices.signer import build_signer
+from appliance.sync import versions
 from appliance.sync.agent import SyncAgent
 
 HELP = "send the journal to the central hub"
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from appliance.journal.journal import Journal  # lazy: loads sqlite3 and uuid, ~10 ms on every command
 
     config = load_config()
-    client = HttpHubClient.from_config(config)
+    client = HttpHubClient.from_config(config, report=versions.reporter(config.state_dir))
     signer = build_signer(config)
     journal = Journal.open(config.state_dir / "journal.sqlite")
     agent = SyncAgent(config, journal, signer, client)

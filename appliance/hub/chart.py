@@ -25,7 +25,7 @@ def _series(rows: list[dict]) -> tuple[list[str], list[str], dict[tuple[str, str
 
 
 def daily_svg(rows: list[dict], *, title: str = "Certificates per day, centre and type") -> str:
-    """The chart of :func:`appliance.hub.reports.daily_stats` rows."""
+    """The chart of rows with ``day``, ``centre``, ``type`` and ``count`` (:func:`appliance.hub.reports.chart_cells`)."""
     centres, days, cells = _series(rows)
     width = LEFT + max(len(days), 1) * (BAR_W + GAP) + 20
     height = TOP + max(len(centres), 1) * ROW_H + LABEL_H

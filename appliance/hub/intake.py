@@ -29,7 +29,7 @@ from datetime import datetime
 from appliance.errors import DecodeError, HubError, InvalidInput
 from appliance.hub import envelope, head_checks, validate
 from appliance.hub.store import HubStore
-from appliance.hub.store.derive import iso, month_of
+from appliance.hub.store.derive import iso, month_of, version_key
 from appliance.journal import chain
 from appliance.journal import heads as journal_heads
 from appliance.sync import batches
@@ -93,10 +93,12 @@ def _open(store: HubStore, data: bytes, url_device_id: str | None, max_entries: 
     return device, opened
 
 
-def _check_known(store: HubStore, tx, device_id: str, known: list[dict]) -> None:
+def _check_known(store: HubStore, tx, device_id: str, known: list[dict], purged: int = 0) -> None:
     stored = {e["seq"]: e for e in store.entries(device_id, after_seq=known[0]["seq"] - 1,
                                                  upto_seq=known[-1]["seq"], tx=tx)}
     for entry in known:
+        if purged and entry["seq"] not in stored:
+            continue                  # dropped by retention (appliance hub purge): nothing left to compare
         if stored.get(entry["seq"]) != entry:
             raise _Flag("fork", f"fork at seq {entry['seq']}: the device sent a different entry than the one "
                                 "stored; investigate the device before accepting more of its entries")
@@ -150,12 +152,12 @@ def _store_batch(store: HubStore, opened, device_id: str, *, now: datetime, sour
                  versions: tuple[str | None, str | None]) -> tuple[int, int]:
     """The transaction: returns (acknowledged_seq, new entries stored)."""
     with store.transaction() as tx:
-        row = tx.one(f"SELECT acknowledged_seq, last_hash, fork_flag, journal_key, head_seq, head_hash, head_time"
-                     f" FROM devices WHERE device_id = ?{store.FOR_UPDATE}", (device_id,))
+        row = tx.one(f"SELECT acknowledged_seq, last_hash, fork_flag, journal_key, head_seq, head_hash, head_time,"
+                     f" purged_entries FROM devices WHERE device_id = ?{store.FOR_UPDATE}", (device_id,))
         ack, last_hash = row["acknowledged_seq"], row["last_hash"]
         known = [e for e in opened.entries if e["seq"] <= ack]
         if known:
-            _check_known(store, tx, device_id, known)
+            _check_known(store, tx, device_id, known, purged=row["purged_entries"])
         head, pin = _check_head(store, tx, row, opened, device_id, ack)
         new = [e for e in opened.entries if e["seq"] > ack]
         if new:
@@ -179,7 +181,7 @@ def _store_batch(store: HubStore, opened, device_id: str, *, now: datetime, sour
             if fork:
                 raise _Flag("fork", fork)
             store.insert_entries(tx, device_id, new, now=now, source=source, first_seq=opened.first_seq,
-                                 last_seq=opened.last_seq, issued=origins)
+                                 last_seq=opened.last_seq)
             ack = new[-1]["seq"]
         if pin is not None:
             tx.execute("UPDATE devices SET journal_key = ?, journal_kid = ? WHERE device_id = ?",
@@ -188,8 +190,10 @@ def _store_batch(store: HubStore, opened, device_id: str, *, now: datetime, sour
         if head is not None:
             store.store_head(tx, device_id, head, now)
         tx.execute("UPDATE devices SET last_seen = ?, software_version = COALESCE(?, software_version),"
-                   " refdata_version = COALESCE(?, refdata_version) WHERE device_id = ?",
-                   (iso(now), *versions, device_id))
+                   " refdata_version = COALESCE(?, refdata_version), software_key = COALESCE(?, software_key)"
+                   " WHERE device_id = ?", (iso(now), *versions, version_key(versions[0]), device_id))
+        if new:
+            store.insert_revocations(tx, device_id, new, origins)   # last: it holds the export lock to the commit
     return ack, len(new)
 
 
@@ -203,7 +207,8 @@ def accept(store: HubStore, data: bytes, *, now: datetime, url_device_id: str | 
     """
     device, opened = _open(store, data, url_device_id, max_entries, max_bytes)
     device_id = opened.device_id
-    store.before_entries({month_of(e["time"]) for e in opened.entries if e["seq"] > device["acknowledged_seq"]})
+    store.before_entries({month_of(e["time"]) for e in opened.entries if e["seq"] > device["acknowledged_seq"]},
+                         now=now)
     try:
         ack, stored = _store_batch(store, opened, device_id, now=now, source=source, versions=(software, refdata))
     except _Flag as flag:

@@ -44,10 +44,16 @@ def test_revocation_export_has_the_gateway_shape(device_config, journal, softwar
             ("UCI", lambda u, s: h16(u.encode())),
             ("COUNTRYCODEUCI", lambda u, s: h16(("DE" + u).encode())),
             ("SIGNATURE", lambda u, s: h16(s[:32]))):         # ECDSA: only r
-        r = client.get(f"/api/v1/revocations?country=DE&hashType={hash_type}", headers=auth)
+        r = client.get(f"/api/v1/revocations?country=DE&hashType={hash_type}&limit=5000", headers=auth)
         assert r.status_code == 200
         batches = r.get_json()["batches"]
         assert [len(b["entries"]) for b in batches] == [1000, 2]
+        paged, body = [], {"more": True, "next": 0}            # the default pages: 1,000 revocations each
+        while body["more"]:
+            body = client.get(f"/api/v1/revocations?country=DE&hashType={hash_type}&since={body['next']}",
+                              headers=auth).get_json()
+            paged += body["batches"]
+        assert [len(b["entries"]) for b in paged] == [1000, 2]
         hashes = set()
         for b in batches:
             assert set(b) == {"country", "expires", "kid", "hashType", "entries"}

@@ -4,7 +4,7 @@
 directory; ``sqlite:////abs/path`` for an absolute one) or ``postgresql://user:pw@host/db``.
 
 - :mod:`.base`: transactions, errors, migrations (``migrations/<engine>/NNNN_*.sql``);
-- :mod:`.devices`, :mod:`.entries`: the queries, one SQL text for both engines;
+- :mod:`.devices`, :mod:`.entries`, :mod:`.stats`: the queries, one SQL text for both engines;
 - :mod:`.sqlite`, :mod:`.postgres`: the engines; :mod:`.derive`: values derived at intake.
 """
 

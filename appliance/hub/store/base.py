@@ -22,8 +22,11 @@ from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from appliance.errors import HubError
+from appliance.hub.store.clock_intervals import ClockIntervalQueries
 from appliance.hub.store.devices import DeviceQueries
 from appliance.hub.store.entries import EntryQueries
+from appliance.hub.store.retention import RetentionQueries
+from appliance.hub.store.stats import StatsQueries
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class Tx:
             self.conn.cursor().executemany(self._sql(sql), rows)
 
 
-class HubStore(DeviceQueries, EntryQueries, ABC):
+class HubStore(DeviceQueries, EntryQueries, StatsQueries, RetentionQueries, ClockIntervalQueries, ABC):
     """Devices, their entries, heads, revocations and statistics on one database.
 
     Subclasses set :attr:`engine`, :attr:`url` and implement :meth:`_begin` (a write
@@ -130,7 +133,7 @@ class HubStore(DeviceQueries, EntryQueries, ABC):
     def has_table(self, tx: Tx, name: str) -> bool:
         """Each engine implements it."""
 
-    def before_entries(self, months: set[str]) -> None:
+    def before_entries(self, months: set[str], now: datetime | None = None) -> None:
         """Prepare storage for entries of these months (PostgreSQL: their partitions)."""
 
     # --- transactions -----------------------------------------------------------------

@@ -4,6 +4,7 @@ and when a revoked certificate expires. Pure functions of the entry."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 #: When the issuing entry does not say when the certificate expires, keep its hash this long.
@@ -65,5 +66,36 @@ def revocation_expiry(issued_data: dict | None, revoked_data: dict | None, revok
     return zulu(parse_time(revoked_at) + DEFAULT_KEEP)
 
 
+def version_key(version: str | None) -> str | None:
+    """A key that sorts like the software version: every run of digits zero-padded to 10 places
+    (``1.9.0`` < ``1.10.0``; a shorter version sorts before its extensions: ``1.5`` < ``1.5.0``)."""
+    if not version:
+        return None
+    return re.sub(r"\d+", lambda m: m.group().lstrip("0").rjust(10, "0"), version)
+
+
 def canonical_data(data: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def clock_interval_problem(entry: dict) -> str | None:
+    """Why a ``clock_corrected`` entry's ``data`` does not name an interval of earlier entries
+    (``bad_from_seq`` <= ``bad_until_seq`` < its own seq, times as text), or None."""
+    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    seqs = [data.get(k) for k in ("bad_from_seq", "bad_until_seq")]
+    if not all(isinstance(s, int) and not isinstance(s, bool) for s in seqs):
+        return "of a clock_corrected entry must hold bad_from_seq and bad_until_seq as whole numbers"
+    if not 1 <= seqs[0] <= seqs[1] < entry["seq"]:
+        return (f"of a clock_corrected entry names seq {seqs[0]} to {seqs[1]}; the interval must lie before "
+                f"the entry itself (seq {entry['seq']})")
+    for key in ("bad_from", "bad_until", "corrected_to"):
+        if data.get(key) is not None and (not isinstance(data[key], str) or len(data[key]) > 40):
+            return f"of a clock_corrected entry has a {key} that is not a time"
+    return None
+
+
+def clock_interval(entry: dict) -> tuple[int, int, str | None, str | None, str | None]:
+    """``(bad_from_seq, bad_until_seq, bad_from, bad_until, corrected_to)`` of a checked ``clock_corrected`` entry."""
+    data = entry["data"]
+    return (data["bad_from_seq"], data["bad_until_seq"], data.get("bad_from"), data.get("bad_until"),
+            data.get("corrected_to"))

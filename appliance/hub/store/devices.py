@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from appliance.dcc import dsc
 from appliance.errors import HubError
-from appliance.hub.store.derive import iso
+from appliance.hub.store.derive import iso, version_key
 from appliance.journal import chain
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 SUMMARY_COLUMNS = ("device_id", "kid", "country", "registered_at", "last_seen", "acknowledged_seq",
                    "last_hash", "fork_flag", "fork_detail", "flag_kind", "centre", "region", "dsc_not_after",
                    "entry_count", "software_version", "refdata_version", "head_seq", "head_hash", "head_time",
-                   "chain_error")
+                   "chain_error", "wrong_clock_certificates")
 
 
 class DeviceQueries:
@@ -38,16 +38,21 @@ class DeviceQueries:
         country = str(countries[0].value) if countries else ""
         not_after = iso(certificate.not_valid_after_utc)
         with self.transaction() as tx:
-            row = tx.one(f"SELECT kid FROM devices WHERE device_id = ?{self.FOR_UPDATE}", (device_id,))
+            row = tx.one(f"SELECT kid, centre, region FROM devices WHERE device_id = ?{self.FOR_UPDATE}",
+                         (device_id,))
             if row is None:
                 tx.execute("INSERT INTO devices (device_id, dsc_pem, kid, country, registered_at, last_seen,"
                            " acknowledged_seq, last_hash, fork_flag, fork_detail, centre, region, dsc_not_after,"
                            " entry_count) VALUES (?, ?, ?, ?, ?, NULL, 0, ?, 0, NULL, ?, ?, ?, 0)",
                            (device_id, pem, kid, country, iso(now), chain.GENESIS, centre, region, not_after))
                 return "registered"
+            moved = False
             for column, value in (("centre", centre), ("region", region)):
                 if value is not None:
                     tx.execute(f"UPDATE devices SET {column} = ? WHERE device_id = ?", (value, device_id))
+                    moved = moved or value != row[column]
+            if moved:
+                self.rebuild_centre_counts(tx)      # the chart's summary follows the device (appliance.hub.store.stats)
             if row["kid"] == kid:
                 return "unchanged"
             if not replace:
@@ -62,14 +67,18 @@ class DeviceQueries:
             return tx.one("SELECT * FROM devices WHERE device_id = ?", (device_id,))
 
     def devices(self, *, after: str | None = None, limit: int | None = None, region: str | None = None,
-                centre: str | None = None) -> list[dict]:
-        """Device summaries ordered by id, from after ``after`` (a keyset page), optionally filtered."""
+                centre: str | None = None, software_below: str | None = None) -> list[dict]:
+        """Device summaries ordered by id, from after ``after`` (a keyset page), optionally filtered;
+        ``software_below``: only devices on an older software version, or that never reported one."""
         sql = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM devices WHERE 1 = 1"
         params: list = []
         for column, value in (("region", region), ("centre", centre)):
             if value is not None:
                 sql += f" AND {column} = ?"
                 params.append(value)
+        if software_below is not None:
+            sql += " AND (software_key < ? OR software_key IS NULL)"
+            params.append(version_key(software_below))
         if after is not None:
             sql += " AND device_id > ?"
             params.append(after)
@@ -96,8 +105,8 @@ class DeviceQueries:
               refdata: str | None = None) -> None:
         with self.transaction() as tx:
             tx.execute("UPDATE devices SET last_seen = ?, software_version = COALESCE(?, software_version),"
-                       " refdata_version = COALESCE(?, refdata_version) WHERE device_id = ?",
-                       (iso(now), software, refdata, device_id))
+                       " refdata_version = COALESCE(?, refdata_version), software_key = COALESCE(?, software_key)"
+                       " WHERE device_id = ?", (iso(now), software, refdata, version_key(software), device_id))
 
     def flag(self, device_id: str, kind: str, detail: str, now: datetime) -> None:
         """Flag a device (``fork`` or ``rollback``): chain_ok turns false, no entries are taken until cleared."""

@@ -28,6 +28,19 @@ def row_to_entry(row: dict) -> dict:
     return entry
 
 
+def _segments(run: list[dict], purged: int) -> list[list[dict]]:
+    """The run split where seqs jump (only where retention dropped entries; else one run, whose gap
+    :func:`appliance.journal.chain.first_broken_link` reports)."""
+    if not purged:
+        return [run]
+    out = [[run[0]]]
+    for entry in run[1:]:
+        if entry["seq"] != out[-1][-1]["seq"] + 1:
+            out.append([])
+        out[-1].append(entry)
+    return out
+
+
 class EntryQueries:
     #: the next id of the batch log (SQLite's 0001 table has no rowid alias; writers are serial there)
     BATCH_ID = "(SELECT COALESCE(MAX(id), 0) + 1 FROM batches)"
@@ -64,10 +77,12 @@ class EntryQueries:
                 f" VALUES ({marks})", self.entry_rows(device_id, entries, now))
 
     def insert_entries(self, tx, device_id: str, entries: list[dict], *, now: datetime, source: str,
-                       first_seq: int, last_seq: int, issued: dict | None = None) -> None:
+                       first_seq: int, last_seq: int) -> None:
         """Inside :meth:`transaction` (the device row locked): store checked new entries with all that
-        derives from them, move the high-water mark, log the batch. ``issued`` maps the UVCIs this batch
-        revokes to their issuing entries (as :meth:`issued_entries` returns them)."""
+        derives from them, move the high-water mark, log the batch.
+
+        The revocations themselves go in last (:meth:`insert_revocations`): their export cursor
+        takes a database-wide lock until the commit, so it is held for that one insert only."""
         self.write_entries(tx, device_id, entries, now)
         counts: dict[tuple, int] = {}
         for entry in entries:
@@ -78,7 +93,8 @@ class EntryQueries:
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, device_id, centre, type, product, dose)"
                 " DO UPDATE SET count = daily_counts.count + excluded.count",
                 [k + (n,) for k, n in sorted(counts.items())])
-        self._insert_revocations(tx, device_id, entries, issued or {})
+        self.add_centre_counts(tx, device_id, counts)
+        self.insert_clock_intervals(tx, device_id, entries, now)   # (appliance.hub.store.clock_intervals)
         last = entries[-1]
         tx.execute("UPDATE devices SET acknowledged_seq = ?, last_hash = ?, last_seen = ?,"
                    " entry_count = entry_count + ? WHERE device_id = ?",
@@ -87,7 +103,11 @@ class EntryQueries:
                    f" acknowledged_seq) VALUES ({self.BATCH_ID}, ?, ?, ?, ?, ?, ?, ?)",
                    (device_id, derive.iso(now), source, first_seq, last_seq, len(entries), last["seq"]))
 
-    def _insert_revocations(self, tx, device_id: str, entries: list[dict], issued: dict) -> None:
+    def insert_revocations(self, tx, device_id: str, entries: list[dict], issued: dict) -> None:
+        """The revocations of these stored entries (``issued`` maps their UVCIs to the issuing entries,
+        as :meth:`issued_entries` returns them), as the LAST statement of the batch's transaction:
+        export ids are handed out in commit order under :data:`REVOCATION_LOCK`, which is held from
+        here to the commit (taken earlier, it serialised whole batches of every device)."""
         revoked = [e for e in entries if e["kind"] == "revoked"]
         if not revoked:
             return
@@ -104,7 +124,8 @@ class EntryQueries:
                 " hash_signature, expires, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def issued_entries(self, tx, device_id: str, uvcis: set[str]) -> dict[str, dict]:
-        """The stored issuing entries of these UVCIs on this device only (a device revokes only its own)."""
+        """The stored issuing entries of these UVCIs on this device only (a device revokes only its own),
+        or their issuing facts that retention kept (:mod:`.retention`)."""
         found: dict[str, dict] = {}
         for uvci in sorted(uvcis):
             row = tx.one("SELECT uvci, kid, hash_uci, hash_countrycodeuci, hash_signature, data FROM entries"
@@ -113,6 +134,9 @@ class EntryQueries:
             if row is not None:
                 row["data"] = json.loads(row["data"])
                 found[uvci] = row
+        missing = uvcis - set(found)
+        if missing and tx.one("SELECT purged_entries AS n FROM devices WHERE device_id = ?", (device_id,))["n"]:
+            found.update(self.retained_issued(tx, device_id, missing))
         return found
 
     def store_head(self, tx, device_id: str, head: dict, now: datetime) -> None:
@@ -137,41 +161,37 @@ class EntryQueries:
         with self.reading() as tx:
             return tx.all(sql, params)
 
-    def daily_counts(self, since: str | None = None, until: str | None = None, *, centre: str | None = None,
-                     region: str | None = None) -> list[dict]:
-        """Issued certificates per day, device, centre, type, product and dose (kept at intake)."""
-        centre_sql = "COALESCE(NULLIF(c.centre, ''), d.centre, c.device_id)"
-        sql = (f"SELECT c.day AS day, c.device_id AS device_id, {centre_sql} AS centre, c.type AS type,"
-               " NULLIF(c.product, '') AS product, NULLIF(c.dose, -1) AS dose, SUM(c.count) AS count"
-               " FROM daily_counts c JOIN devices d ON d.device_id = c.device_id WHERE 1 = 1")
-        params: list = []
-        for clause, value in (("c.day >= ?", since), ("c.day <= ?", until), (f"{centre_sql} = ?", centre),
-                              ("d.region = ?", region)):
-            if value is not None:
-                sql += f" AND {clause}"
-                params.append(value)
-        sql += f" GROUP BY c.day, c.device_id, {centre_sql}, c.type, c.product, c.dose ORDER BY 1, 2, 4, 5, 6"
-        with self.reading() as tx:
-            return [dict(r, count=int(r["count"])) for r in tx.all(sql, params)]
-
     def audit(self, device_id: str) -> tuple[int, str] | None:
         """Re-read the device's stored chain: ``None`` = intact, else ``(seq, reason)``; the result
         is recorded in ``devices.chain_error`` (what the listing shows)."""
         device = self.device(device_id)
         if device is None:
             return None
-        seq, prev_hash, broken = 0, chain.GENESIS, None
+        purged = device.get("purged_entries") or 0
+        ack = device["acknowledged_seq"]
+        seq, prev_hash, broken, skipped = 0, chain.GENESIS, None, 0
         while broken is None:
             run = self.entries(device_id, after_seq=seq, limit=5000)
             if not run:
                 break
-            broken = chain.first_broken_link(run, prev_hash=prev_hash, prev_seq=seq)
-            seq, prev_hash = run[-1]["seq"], run[-1]["hash"]
-        if broken is None and seq != device["acknowledged_seq"]:
+            for segment in _segments(run, purged):
+                if purged and segment[0]["seq"] != seq + 1:       # retention dropped the entries before it
+                    skipped += segment[0]["seq"] - seq - 1
+                    seq, prev_hash = segment[0]["seq"] - 1, segment[0]["prev_hash"]
+                broken = chain.first_broken_link(segment, prev_hash=prev_hash, prev_seq=seq)
+                if broken is not None:
+                    break
+                seq, prev_hash = segment[-1]["seq"], segment[-1]["hash"]
+        tail_dropped = broken is None and purged and seq < ack
+        if tail_dropped:
+            skipped += ack - seq
+        if broken is None and purged and skipped != purged:
+            broken = (seq + 1, f"{skipped} entries are missing where retention dropped {purged}")
+        elif broken is None and not tail_dropped and seq != ack:
             broken = (seq + 1, "entries missing below the high-water mark")
-        elif broken is None and prev_hash != device["last_hash"]:
+        elif broken is None and not tail_dropped and prev_hash != device["last_hash"]:
             broken = (seq, "the device's high-water hash does not match its last entry")
-        count = self.count(device_id)
+        count = self.count(device_id) + purged
         with self.transaction() as tx:
             tx.execute("UPDATE devices SET chain_error = ?, entry_count = ? WHERE device_id = ?",
                        (None if broken is None else f"seq {broken[0]}: {broken[1]}", count, device_id))

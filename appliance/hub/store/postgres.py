@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Iterator
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from appliance.errors import HubError
 from appliance.hub.store import derive
 from appliance.hub.store.base import HubStore, Tx, redact_url
 from appliance.hub.store.entries import ENTRY_COLUMNS, ENTRY_SQL
+from appliance.hub.store.retention import cutoff_month
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ class PostgresStore(HubStore):
     db_errors = (psycopg.Error, psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed)
     FOR_UPDATE = " FOR UPDATE"
     BATCH_ID = "nextval('batches_id_seq')"
+    BEFORE_SQL = "e.month < CAST(? AS date)"            # retention: prunes to the partitions before it
+    MONTH_SQL = "to_char(e.month, 'YYYY-MM')"
+    EXPIRES_SQL = "(e.data::jsonb ->> 'expires_at')"
+    CACHE_MONTHS_FROM = 1     #: partitions of months before the previous one are checked at every batch
 
     def __init__(self, url: str, pool: psycopg_pool.ConnectionPool):
         self.url = url
@@ -103,18 +109,24 @@ class PostgresStore(HubStore):
     def has_table(self, tx: Tx, name: str) -> bool:
         return tx.one("SELECT to_regclass(?) AS t", (name,))["t"] is not None
 
-    def before_entries(self, months: set[str]) -> None:
-        """Make the month partitions these entries need (once per process and month)."""
+    def before_entries(self, months: set[str], now=None) -> None:
+        """Make the month partitions these entries need (once per process and month for the current
+        and the previous month; older ones may have been dropped by retention in another process,
+        so they are made again if needed at every batch that has such entries)."""
         missing = months - self._months
         if not missing:
             return
-        with self._months_lock, self.transaction() as tx:
-            self.lock_global(tx, PARTITION_LOCK)
-            for month in sorted(missing):
-                name = f"entries_{month[:4]}_{month[5:7]}"
-                tx.execute(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF entries"
-                           f" FOR VALUES FROM ('{month}') TO ('{_next_month(month)}')")
-        self._months |= missing
+        recent = cutoff_month(now or datetime.now(timezone.utc), self.CACHE_MONTHS_FROM)
+        with self.reading() as tx:              # a look first, without the global lock
+            missing = {m for m in missing if not self.has_table(tx, f"entries_{m[:4]}_{m[5:7]}")}
+        if missing:
+            with self._months_lock, self.transaction() as tx:
+                self.lock_global(tx, PARTITION_LOCK)
+                for month in sorted(missing):
+                    name = f"entries_{month[:4]}_{month[5:7]}"
+                    tx.execute(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF entries"
+                               f" FOR VALUES FROM ('{month}') TO ('{_next_month(month)}')")
+        self._months |= {m for m in months if m >= recent}
 
     def write_entries(self, tx: Tx, device_id: str, entries: list[dict], now) -> None:
         months = [derive.month_of(e["time"]) for e in entries]
@@ -125,18 +137,23 @@ class PostgresStore(HubStore):
                 f" VALUES ({marks}, ?::date)",
                 [row + (m,) for row, m in zip(self.entry_rows(device_id, entries, now), months)])
 
-    def drop_months_before(self, month: str) -> list[str]:
-        """Retention: drop the entry partitions of the months before ``month`` (``YYYY-MM-01``)."""
-        with self.transaction() as tx:
-            names = [r["name"] for r in tx.all(
-                "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-                " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'entries' ORDER BY 1")]
-            old = [n for n in names if f"{n[8:12]}-{n[13:15]}-01" < month]
-            for name in old:
-                tx.execute(f"DROP TABLE {name}")
+    def _drop_entries(self, tx: Tx, before: str) -> list[str]:
+        """Retention: drop the entry partitions of the months before ``before`` (``YYYY-MM-01``)."""
+        names = [r["name"] for r in tx.all(
+            "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'entries' ORDER BY 1")]
+        old = [n for n in names if f"{n[8:12]}-{n[13:15]}-01" < before]
+        for name in old:
+            tx.execute(f"DROP TABLE {name}")
         with self._months_lock:
-            self._months = {m for m in self._months if m >= month}
+            self._months = {m for m in self._months if m >= before}
         return old
+
+    def drop_months_before(self, month: str) -> list[str]:
+        """Drop the entry partitions of the months before ``month`` (no more: :meth:`purge_before`
+        is the retention that keeps what the export needs)."""
+        with self.transaction() as tx:
+            return self._drop_entries(tx, month)
 
     def database_size(self) -> int:
         with self.reading() as tx:
