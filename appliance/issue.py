@@ -4,9 +4,11 @@
 idempotency lookup -> UVCI -> build + validate (payload) -> sign -> encode ->
 self-verify (the verifier with the device's own DSC) -> ONE journal commit ->
 return. A certificate never leaves this module before its entry is committed.
+``Issuer.correct``: the same steps, and the commit also revokes the certificate it
+replaces, so a correction is all or nothing (revocations: :mod:`appliance.journal.revocations`).
 
 Ports used: ``Signer``, ``Journal``, ``Clock``. :class:`Issuer` is thread-safe:
-``issue``/``revoke``/``confirm_clock`` run one at a time behind a lock (the
+``issue``/``correct``/``revoke``/``confirm_clock`` run one at a time behind a lock (the
 PKCS#11 session needs that anyway, and the journal serialises commits).
 """
 
@@ -17,6 +19,7 @@ import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -28,11 +31,17 @@ from appliance.journal import chain, integrity
 from appliance.dcc import dsc, encode, model, payload, schema, sign, verify
 from appliance.dcc import uvci as uvci_mod
 from appliance.config import Config
-from appliance.clock_trust import clock_problems, hard_problems, max_forward, needs_confirmation
+from appliance.clock_trust import (boot_epoch, clock_problems, forward_step, hard_problems, max_forward,
+                                   needs_confirmation)
+from appliance.devices.clock import READING_FILE, ClockReadings
 from appliance.devices.ports import Clock, Signer
 from appliance.devices.tpm_counter import TpmCounter
-from appliance.errors import ClockNotTrusted, DscError, InvalidInput, JournalCorrupt, JournalError, SigningError
+from appliance.errors import (ClockNotTrusted, DscError, IdempotencyConflict, InvalidInput, JournalCorrupt,
+                              JournalError, SigningError)
+from appliance.messages import Msg
 from appliance.journal.journal import Journal
+from appliance.journal.revocations import (CORRECTED, REVOCATION_REASONS, Revoking, replaced_note, revoked_spec,
+                                          uvci_hash)
 from appliance.reference import installed
 from appliance.util.timefmt import fmt_utc
 
@@ -74,8 +83,7 @@ class Issued:
     replayed: bool = False   #: True when an idempotency key returned an earlier certificate
 
 
-#: Revocation reason codes (synced); the free-text note stays on the device.
-REVOCATION_REASONS = ("wrong_data", "wrong_person", "duplicate", "corrected", "fraud", "withdrawn", "other")
+__all__ = ["Issuer", "Issued", "REVOCATION_REASONS", "request_hash", "uvci_hash"]
 
 
 def _configured_counter(config: Config) -> integrity.Counter | None:
@@ -85,13 +93,16 @@ def _configured_counter(config: Config) -> integrity.Counter | None:
     return TpmCounter(config.journal.tpm_counter, tcti=config.journal.tpm_tcti)
 
 
-def uvci_hash(value: str) -> str:
-    """What the audit log shows instead of a UVCI."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:16]
+def request_hash(req) -> str:
+    """SHA-256 over the request's content (type, person, event): what an idempotency key was used for."""
+    text = json.dumps(dataclasses.asdict(req), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class Issuer:
-    """Issues, revokes and confirms the clock, journaling each step."""
+class Issuer(Revoking):
+    """Issues, corrects, revokes (:class:`~appliance.journal.revocations.Revoking`) and confirms the
+    clock, journaling each step."""
 
     def __init__(self, *, config: Config, signer: Signer, journal: Journal, clock: Clock,
                  release_date: str = RELEASE_DATE, counter: integrity.Counter | None = None):
@@ -103,6 +114,7 @@ class Issuer:
         self._journal_signer = getattr(signer, "journal_signer", None)
         self._counter = counter if counter is not None else _configured_counter(config)
         self._integrity: list[str] | None = None  # the start-up check's problems (once per process)
+        self._readings = ClockReadings(journal.path.with_name(READING_FILE))  # this boot's last trusted reading
         journal.bind_heads(self._journal_signer, config.device.id)
 
     # --------------------------------------------------------------- readiness
@@ -165,9 +177,20 @@ class Issuer:
     def _clock_problems(self, now: datetime) -> list[str]:
         synced, rtc = self._clock.is_synchronized(), self._clock.has_rtc()
         confirmed = needs_confirmation(synchronized=synced, has_rtc=rtc) and self._confirmed_this_boot()
+        reading = self._readings.load()
+        step = forward_step(reading, now=now, since_boot_s=self._clock.since_boot(), boot_id=self._clock.boot_id())
         return clock_problems(now, newest_entry=self._newest_entry_time(), release_date=self._release_date,
                               synchronized=synced, has_rtc=rtc, confirmed=confirmed,
-                              max_forward=max_forward(self._config.clock.max_forward_hours))
+                              max_forward=max_forward(self._config.clock.max_forward_hours),
+                              step=step, step_since=reading and reading["at"])
+
+    def _record_reading(self, now: datetime) -> None:
+        """After a commit: this boot's trusted reading of the clock (a later forward step is measured from it)."""
+        try:
+            self._readings.record(boot_id=self._clock.boot_id(), epoch=boot_epoch(now, self._clock.since_boot()),
+                                  at=fmt_utc(now))
+        except OSError as exc:
+            log.warning("cannot record the clock reading in %s (%s)", self._readings.path, exc.strerror)
 
     def _check_chain(self) -> tuple[int, str] | None:
         """Check the entries added since the last check (the newest window the first time)."""
@@ -195,35 +218,41 @@ class Issuer:
     def issue(self, req, *, operator: str, idempotency_key: str | None = None) -> Issued:
         """Issue one certificate for ``req`` (a :class:`appliance.dcc.form.IssueRequest`)."""
         if req.type not in model.TYPES:
-            raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
+            raise InvalidInput({"type": Msg("type.invalid")})
         with self._lock:
             prior = self._journal.by_idempotency_key(idempotency_key) if idempotency_key else None
             if prior is not None:
-                return self._replay(prior)
+                return self._replay(prior, req)
             now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
             self._refuse_if_blocked(req.type, now)
             with _process_lock(self._journal.path.with_name(LOCK_FILE)):
                 prior = self._journal.by_idempotency_key(idempotency_key) if idempotency_key else None
                 if prior is not None:  # another process committed the same request meanwhile
-                    return self._replay(prior)
+                    return self._replay(prior, req)
                 entry, issued = self._commit_new(req, now, operator, idempotency_key)
             self._checkpoint_if_due(entry["seq"], now)
+            self._record_reading(now)
         audit.info("issued seq=%d type=%s uvci=%s operator=%s", entry["seq"], issued.type,
                    uvci_hash(issued.uvci), operator)
         return dataclasses.replace(issued, seq=entry["seq"])
 
-    def _commit_new(self, req, now: datetime, operator: str, idempotency_key: str | None) -> tuple[dict, Issued]:
+    def _commit_new(self, req, now: datetime, operator: str, idempotency_key: str | None,
+                    replaces: dict | None = None) -> tuple[dict, Issued]:
         """Make and commit one certificate; runs under the cross-process issue lock, so no
-        other Issuer (web, CLI) takes the same UVCI number in between."""
+        other Issuer (web, CLI) takes the same UVCI number in between. ``replaces`` (a
+        :func:`revoked_spec`, for :meth:`correct`): the old certificate's revocation goes into
+        the same commit, after the new entry."""
         for attempt in range(COMMIT_ATTEMPTS):
             issued, signature, seq = self._make(req, now)
+            spec = dict(kind="issued", type=issued.type, uvci=issued.uvci, kid=issued.kid, signature=signature,
+                        country=self._config.device.country, data=self._facts(issued),
+                        personal={**self._personal(issued), "request": request_hash(req)},
+                        idempotency_key=idempotency_key, sequence=("uvci", seq))
             try:
-                entry = self._journal.append(
-                    "issued", now=now, operator=operator, type=issued.type, uvci=issued.uvci, kid=issued.kid,
-                    signature=signature, country=self._config.device.country,
-                    data=self._facts(issued), personal=self._personal(issued),
-                    idempotency_key=idempotency_key, sequence=("uvci", seq))
-                return entry, issued
+                if replaces is None:
+                    return self._journal.append(now=now, operator=operator, **spec), issued
+                revocation = {**replaces, "note": replaced_note(issued.uvci)}
+                return self._journal.append_group([spec, revocation], now=now, operator=operator)[0], issued
             except JournalError:
                 if self._journal.certificate(issued.uvci) is None or attempt == COMMIT_ATTEMPTS - 1:
                     raise
@@ -283,7 +312,18 @@ class Issuer:
                 "given_name_std": nam.get("gnt"), "date_of_birth": issued.dcc.get("dob"),
                 "hc1": issued.hc1, "dcc": issued.dcc}
 
-    def _replay(self, prior) -> Issued:
+    def _replay(self, prior, req=None) -> Issued:
+        """The earlier certificate of a repeated idempotency key; with ``req``, only for the same data.
+
+        :raises IdempotencyConflict: the key was used for a request with other data (another person,
+            another event): the earlier certificate is not handed out for it, nothing is issued.
+        """
+        recorded = (prior.personal or {}).get("request")
+        if req is not None and recorded is not None and recorded != request_hash(req):
+            audit.warning("refused seq=%d uvci=%s: idempotency key repeated with other data", prior.seq,
+                          uvci_hash(prior.uvci))
+            raise IdempotencyConflict("this request token was already used to issue a certificate with other "
+                                      "data; review the data again to issue a new certificate")
         audit.info("replayed seq=%d uvci=%s (repeated idempotency key)", prior.seq, uvci_hash(prior.uvci))
         if prior.personal is None:
             raise JournalError(f"this request was already issued as {prior.uvci} on {prior.issued_at:%Y-%m-%d}; "
@@ -291,6 +331,61 @@ class Issuer:
         return Issued(seq=prior.seq, uvci=prior.uvci, hc1=prior.personal["hc1"], type=prior.type,
                       kid=base64.b64decode(prior.kid), issued_at=prior.issued_at, expires_at=prior.expires_at,
                       dcc=prior.personal["dcc"], replayed=True)
+
+    # -------------------------------------------------------------- correcting
+    def correct(self, uvci: str, req, *, operator: str, idempotency_key: str | None = None) -> Issued:
+        """Replace certificate ``uvci`` by a new one for ``req``, in ONE journal commit.
+
+        The commit holds the new certificate's ``issued`` entry and, after it, the old one's
+        ``revoked`` entry (reason ``corrected``, its device-only note naming the new UVCI): the old
+        certificate is revoked exactly when the new one exists. The same steps as :meth:`issue`
+        otherwise. Idempotent as a whole: a repeated ``idempotency_key`` returns the certificate it
+        made (``replayed``) and revokes the old one if it is still valid (as a journal written
+        before corrections were atomic can leave it).
+
+        :raises InvalidInput: nothing written: ``uvci`` was not issued here or is already revoked
+            (field ``uvci``), or ``req`` is of another type than the old certificate (``type``).
+        """
+        if req.type not in model.TYPES:
+            raise InvalidInput({"type": Msg("type.invalid")})
+        key = idempotency_key
+        with self._lock:
+            if key and self._journal.by_idempotency_key(key) is not None:
+                with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+                    return self._replay_correction(uvci, self._journal.by_idempotency_key(key), req, operator)
+            self._replaceable(uvci, req.type)   # bad input before device problems
+            now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
+            self._refuse_if_blocked(req.type, now)
+            with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+                prior = self._journal.by_idempotency_key(key) if key else None
+                if prior is not None:  # another process committed the same correction meanwhile
+                    return self._replay_correction(uvci, prior, req, operator)
+                entry, issued = self._commit_new(req, now, operator, key, replaces=self._replaceable(uvci, req.type))
+            self._checkpoint_if_due(entry["seq"] + 1, now)   # the revocation followed the new entry
+        audit.info("corrected seq=%d type=%s uvci=%s replacing uvci=%s operator=%s", entry["seq"], issued.type,
+                   uvci_hash(issued.uvci), uvci_hash(uvci), operator)
+        return dataclasses.replace(issued, seq=entry["seq"])
+
+    def _replaceable(self, uvci: str, dcc_type: str) -> dict:
+        """The ``revoked`` entry a correction of ``uvci`` writes; refuses what cannot be corrected."""
+        record = self._journal.certificate(uvci)
+        if record is not None and record.revoked:
+            raise InvalidInput({"uvci": Msg("correct.already_revoked")})
+        if record is not None and record.type != dcc_type:
+            raise InvalidInput({"type": Msg("correct.other_type")})
+        return revoked_spec(self._journal, uvci, reason=CORRECTED)
+
+    def _replay_correction(self, uvci: str, prior, req, operator: str) -> Issued:
+        """A repeated correction: the certificate it made, and the old one revoked (now, if it was not)."""
+        issued = self._replay(prior, req)   # other data under the same key: refused, nothing revoked
+        record = self._journal.certificate(uvci)
+        if record is not None and not record.revoked and record.uvci != prior.uvci:
+            entry = self._journal.append(now=self._clock.now(), operator=operator,
+                                         **revoked_spec(self._journal, uvci, reason=CORRECTED,
+                                                        note=replaced_note(prior.uvci)))
+            audit.warning("revoked seq=%d uvci=%s: its replayed correction uvci=%s had left it valid",
+                          entry["seq"], uvci_hash(uvci), uvci_hash(prior.uvci))
+        return issued
 
     # ------------------------------------------------------------ group issuing
     def issue_group(self, requests, *, operator: str) -> list:
@@ -307,7 +402,7 @@ class Issuer:
         requests = list(requests)
         for _, req in requests:
             if req.type not in model.TYPES:
-                raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
+                raise InvalidInput({"type": Msg("type.invalid")})
         results: dict[str, object] = {}
         with self._lock:
             prior = self._journal.by_idempotency_keys(k for k, _ in requests)
@@ -320,6 +415,7 @@ class Issuer:
                     prior.update(self._journal.by_idempotency_keys(k for k, _ in todo))
                     todo = [(k, r) for k, r in todo if k not in prior]
                     results.update(self._commit_group(todo, now, operator))
+                self._record_reading(now)
             for key, record in prior.items():
                 try:
                     results[key] = self._replay(record)
@@ -352,83 +448,14 @@ class Issuer:
             out[key] = dataclasses.replace(issued, seq=entry["seq"])
         return out
 
-    def revoke_group(self, items, *, operator: str, reason: str, fraud: bool = False) -> list:
-        """Revoke a group of certificates (bulk revocation) in ONE journal transaction.
-
-        ``items`` is a sequence of ``(idempotency_key, uvci)``. A key already journaled returns its
-        earlier ``revoked`` entry (marked ``"replayed": True``). Returns, in input order, the entry
-        dict or the :class:`InvalidInput` that refused that UVCI (unknown, already revoked).
-        The reason is synced to the hub: it must not contain names or other personal data.
-        """
-        reason = (reason or "").strip()
-        if not reason or len(reason) > 200:
-            raise InvalidInput({"reason": "give a short reason (1 to 200 characters, no personal data)"})
-        items = list(items)
-        out: dict[str, object] = {}
-        with self._lock:
-            done = self._journal.keyed_entries(k for k, _ in items)
-            out.update((k, {**e, "replayed": True}) for k, e in done.items())
-            specs, keys, seen = [], [], set()
-            for key, uvci in items:
-                if key in out:
-                    continue
-                record = self._journal.certificate(uvci)
-                if record is None:
-                    out[key] = InvalidInput({"uvci": "no certificate with this UVCI was issued on this device"})
-                elif record.revoked or uvci in seen:
-                    out[key] = InvalidInput({"uvci": "this certificate is already revoked"})
-                else:
-                    issued = self._journal.issued_entry(uvci)
-                    seen.add(uvci)
-                    keys.append(key)
-                    specs.append(dict(kind="revoked", type=record.type, uvci=uvci,
-                                      kid=base64.b64decode(issued["kid"]) if issued["kid"] else None,
-                                      hashes={k: issued[k] for k in ("hash_uci", "hash_countrycodeuci", "hash_signature")},
-                                      data={"reason": reason, "fraud": bool(fraud)}, idempotency_key=key))
-            if specs:
-                for key, entry in zip(keys, self._journal.append_group(specs, now=self._clock.now(), operator=operator)):
-                    audit.info("revoked seq=%d uvci=%s fraud=%s operator=%s (batch)", entry["seq"],
-                               uvci_hash(entry["uvci"]), fraud, operator)
-                    out[key] = entry
-        return [out[k] for k, _ in items]
-
-    # ------------------------------------------------------ revoking and clock
-    def revoke(self, uvci: str, *, operator: str, reason: str, fraud: bool = False, note: str | None = None) -> dict:
-        """Journal a revocation of a certificate issued on this device; returns the entry.
-
-        ``reason`` is one of :data:`REVOCATION_REASONS`; only the code is synced. Free text (a
-        ``note``, or a ``reason`` that is no code, which then counts as ``other``) stays on the device.
-        """
-        reason = " ".join((reason or "").split())
-        note = " ".join((note or "").split()) or None
-        if reason and reason not in REVOCATION_REASONS:
-            reason, note = "other", " ".join(filter(None, (reason, note)))
-        if not reason:
-            raise InvalidInput({"reason": "give a short reason (1 to 200 characters, no personal data)"})
-        if note is not None and len(note) > 200:
-            raise InvalidInput({"note": "keep the note to 200 characters"})
-        with self._lock:
-            record = self._journal.certificate(uvci)
-            if record is None:
-                raise InvalidInput({"uvci": "no certificate with this UVCI was issued on this device"})
-            if record.revoked:
-                raise InvalidInput({"uvci": "this certificate is already revoked"})
-            issued = self._journal.issued_entry(uvci)
-            entry = self._journal.append(
-                "revoked", now=self._clock.now(), operator=operator, type=record.type, uvci=uvci,
-                kid=base64.b64decode(issued["kid"]) if issued["kid"] else None,
-                hashes={k: issued[k] for k in ("hash_uci", "hash_countrycodeuci", "hash_signature")},
-                data={"reason": reason, "fraud": bool(fraud or reason == "fraud")}, note=note)
-        audit.info("revoked seq=%d uvci=%s fraud=%s operator=%s", entry["seq"], uvci_hash(uvci), fraud, operator)
-        return entry
-
+    # ------------------------------------------------------ rules warnings and clock
     def note_rules_warning(self, uvci: str, *, operator: str, country: str, failed: list[str]) -> dict:
         """Journal that staff issued a certificate that fails its own country's business rules
         (the acceptance preview warned them); only the country and rule ids, no personal data."""
         with self._lock:
             record = self._journal.certificate(uvci)
             if record is None:
-                raise InvalidInput({"uvci": "no certificate with this UVCI was issued on this device"})
+                raise InvalidInput({"uvci": Msg("revoke.unknown")})
             entry = self._journal.append("rules_warning", now=self._clock.now(), operator=operator, type=record.type,
                                          uvci=uvci, data={"country": country, "failed": list(failed)})
         audit.info("rules_warning seq=%d uvci=%s country=%s operator=%s", entry["seq"], uvci_hash(uvci), country,
@@ -453,6 +480,7 @@ class Issuer:
                 "clock_confirmed", now=now, operator=operator,
                 data={"confirmed_time": fmt_utc(now), "boot_id": self._clock.boot_id(),
                       "synchronized": self._clock.is_synchronized(), "rtc": self._clock.has_rtc()})
+            self._record_reading(now)
         audit.info("clock_confirmed seq=%d operator=%s", entry["seq"], operator)
         return entry
 
@@ -483,6 +511,7 @@ class Issuer:
                 data={"bad_from": bad_from, "bad_until": bad_until, "bad_from_seq": first_seq,
                       "bad_until_seq": last_seq, "entries": count, "corrected_to": fmt_utc(now),
                       "boot_id": self._clock.boot_id()})
+            self._record_reading(now)
         audit.info("clock_corrected seq=%d bad seq %d..%d operator=%s", entry["seq"], first_seq, last_seq, operator)
         return entry
 

@@ -37,9 +37,10 @@ import unicodedata
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
-from appliance.dcc import doses, schema, valuesets
+from appliance.dcc import doses, names, schema, valuesets
 from appliance.dcc.model import DETECTED, DISEASE, EVENT_KEYS, NAAT, RAT, SECTIONS, IssueRequest, input_path, type_of
 from appliance.errors import InvalidInput
+from appliance.messages import Msg, join
 
 if TYPE_CHECKING:  # pragma: no cover
     from appliance.config import IssueSection  # typing only: the engine takes the [issue] values as an argument
@@ -103,7 +104,7 @@ def build_dcc(req: IssueRequest, *, uvci: str, schema_version: str,
         entry = {"tg": DISEASE, "fr": e["first_positive"].isoformat(), "co": e["country"], "is": common["is"],
                  "df": e["valid_from"].isoformat(), "du": e["valid_until"].isoformat(), "ci": uvci}
     else:
-        raise InvalidInput({"input": "type must be v, t or r"})
+        raise InvalidInput({"input": Msg("type.invalid_short")})
     return {"ver": schema_version, "nam": nam, "dob": p.date_of_birth, req.type: [entry]}
 
 
@@ -128,9 +129,9 @@ def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: da
     born = earliest_birth(dob) if dob else None
     if born is not None:
         if born < EARLIEST_BIRTH:
-            errors["date_of_birth"] = "is before 1900; check the year"
+            errors["date_of_birth"] = Msg("dob.before", year=EARLIEST_BIRTH.year)
         elif born > now.astimezone(timezone.utc).date():
-            errors["date_of_birth"] = "is in the future; check the year"
+            errors["date_of_birth"] = Msg("dob.future")
 
     def event_day(key: str, start: date, what: str) -> None:
         day = event.get(key)
@@ -139,51 +140,48 @@ def rule_errors(kind: str, dob: str | None, event: Mapping[str, Any], *, now: da
         if isinstance(day, datetime):
             day = day.astimezone(timezone.utc).date()
         if day > latest_day:
-            errors[f"{sec}.{key}"] = f"is in the future; {what} cannot be later than today"
+            errors[f"{sec}.{key}"] = Msg(f"{what}.future")
         elif day < start:
-            errors[f"{sec}.{key}"] = f"is before {start.isoformat()}; {what} cannot be that early, check the year"
+            errors[f"{sec}.{key}"] = Msg(f"{what}.too_early", date=start)
         if born is not None and "date_of_birth" not in errors and born > day:
-            errors["date_of_birth"] = f"is after {what}; check the date of birth"
+            errors["date_of_birth"] = Msg(f"dob.after_{what}")
 
     if kind == "v":
         product = event.get("product")
-        event_day("date", FIRST_AUTHORISED.get(product, VACCINATION_START), "the vaccination")
+        event_day("date", FIRST_AUTHORISED.get(product, VACCINATION_START), "vaccination")
         dn, sd = event.get("dose_number"), event.get("total_doses")
         if isinstance(product, str) and isinstance(dn, int) and isinstance(sd, int) \
                 and doses.find(product, dn, sd) is None:
             allowed = ", ".join(o.label for o in doses.options(product))
-            errors[f"{sec}.dose_number"] = f"{dn}/{sd} is not a valid dose numbering for this product; use one of {allowed}"
+            errors[f"{sec}.dose_number"] = Msg("dose.invalid", dose=f"{dn}/{sd}", allowed=allowed)
     elif kind == "t":
         sample = event.get("sample_time")
         if isinstance(sample, datetime):
             if sample > now + SAMPLE_TOLERANCE:
-                errors[f"{sec}.sample_time"] = "is in the future; enter when the sample was taken"
+                errors[f"{sec}.sample_time"] = Msg("sample.future")
             elif sample.astimezone(timezone.utc).date() < TEST_START:
-                errors[f"{sec}.sample_time"] = f"is before {TEST_START.isoformat()}; check the year"
+                errors[f"{sec}.sample_time"] = Msg("sample.before", date=TEST_START)
             if born is not None and "date_of_birth" not in errors and born > sample.date():
-                errors["date_of_birth"] = "is after the sample time; check the date of birth"
+                errors["date_of_birth"] = Msg("dob.after_sample")
         if event.get("result") == DETECTED:
-            errors[f"{sec}.result"] = ("a positive test does not get a test certificate; "
-                                       "issue a recovery certificate from day 11 instead")
+            errors[f"{sec}.result"] = Msg("test.positive", day=RECOVERY_VALID_FROM_DAYS)
         if event.get("test_type") == RAT and not event.get("test_device"):
-            errors[f"{sec}.test_device"] = "a rapid antigen test needs the test device from the EU list"
+            errors[f"{sec}.test_device"] = Msg("test.rat_needs_device")
         if event.get("test_type") == NAAT and event.get("test_device"):
-            errors[f"{sec}.test_device"] = "only rapid antigen tests name a device; leave it empty for PCR/NAAT"
+            errors[f"{sec}.test_device"] = Msg("test.naat_no_device")
     elif kind == "r":
         fr, df, du = event.get("first_positive"), event.get("valid_from"), event.get("valid_until")
-        event_day("first_positive", TEST_START, "the first positive test")
+        event_day("first_positive", TEST_START, "first_positive")
         if isinstance(fr, date):
             earliest, latest = _days_after(fr, RECOVERY_VALID_FROM_DAYS), _days_after(fr, RECOVERY_MAX_DAYS)
             if isinstance(df, date) and df < earliest:
-                errors[f"{sec}.valid_from"] = (f"must be at least {RECOVERY_VALID_FROM_DAYS} days after the first "
-                                               f"positive test ({earliest.isoformat()} or later)")
+                errors[f"{sec}.valid_from"] = Msg("recovery.from_too_early", days=RECOVERY_VALID_FROM_DAYS, date=earliest)
             if isinstance(du, date) and du > latest:
-                errors[f"{sec}.valid_until"] = (f"must be at most {RECOVERY_MAX_DAYS} days after the first positive "
-                                                f"test ({latest.isoformat()} or earlier)")
+                errors[f"{sec}.valid_until"] = Msg("recovery.until_too_late", days=RECOVERY_MAX_DAYS, date=latest)
         if isinstance(df, date) and isinstance(du, date) and df >= du and f"{sec}.valid_until" not in errors:
-            errors[f"{sec}.valid_until"] = "must be after valid from"
+            errors[f"{sec}.valid_until"] = Msg("recovery.until_before_from")
         if isinstance(du, date) and du < now.astimezone(timezone.utc).date() and f"{sec}.valid_until" not in errors:
-            errors[f"{sec}.valid_until"] = "is in the past; the certificate would already be expired"
+            errors[f"{sec}.valid_until"] = Msg("recovery.until_past")
     return errors
 
 
@@ -225,12 +223,13 @@ def _event_from_dcc(kind: str, entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def validate_dcc(dcc: dict, *, now: datetime, vs: "valuesets.ValueSets | None" = None) -> None:
-    """Schema + value sets ``vs`` (default the packaged ones; RAT devices strictly) + plausibility;
-    raises InvalidInput keyed by input path."""
+    """Schema + value sets ``vs`` (default the packaged ones; RAT devices strictly) + plausibility +
+    standardised names that can come from the names (:func:`appliance.dcc.names.fits`: a typed
+    ``fnt``/``gnt`` of another name is refused); raises InvalidInput keyed by input path."""
     errors: dict[str, str] = {}
 
     def add(path: str, message: str) -> None:
-        errors[path] = f"{errors[path]}; {message}" if path in errors else message
+        errors[path] = join(errors[path], message) if path in errors else message
 
     for path, message in schema.schema_errors(dcc) + schema.valueset_errors(dcc, strict_test_manf=True, vs=vs):
         add(input_path(path), message)
@@ -241,6 +240,8 @@ def validate_dcc(dcc: dict, *, now: datetime, vs: "valuesets.ValueSets | None" =
             for path, message in rule_errors(kind, dob, _event_from_dcc(kind, dcc[kind][0]), now=now).items():
                 if path not in errors:
                     add(path, message)
+        for key in names.misfits(dcc.get("nam")):   # a typed override that contradicts its name
+            add(input_path(("nam", key)), Msg(f"name.std_misfit_{key}"))
     if errors:
         log.info("DCC refused before signing: %s", ", ".join(sorted(errors)))
         raise InvalidInput(errors)
@@ -260,11 +261,10 @@ def expiry(req: IssueRequest, *, iat: datetime, issue: "IssueSection") -> dateti
     if req.type == "t":
         exp = e["sample_time"].astimezone(timezone.utc) + timedelta(hours=issue.validity_hours_t)
         if exp <= iat:
-            raise InvalidInput({"test.sample_time": f"the sample is older than {issue.validity_hours_t} hours; "
-                                                    "a test certificate would already be expired"})
+            raise InvalidInput({"test.sample_time": Msg("sample.too_old", hours=issue.validity_hours_t)})
         return exp
     end_of_du = datetime.combine(e["valid_until"], time(23, 59, 59), tzinfo=timezone.utc)
     exp = min(end_of_du, iat + timedelta(days=issue.validity_days_r))
     if exp <= iat:
-        raise InvalidInput({"recovery.valid_until": "is in the past; the certificate would already be expired"})
+        raise InvalidInput({"recovery.valid_until": Msg("recovery.until_past")})
     return exp

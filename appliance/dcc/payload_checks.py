@@ -1,6 +1,7 @@
-"""The verifier's payload stages: the JSON schema (``schema``) and the value sets (``valuesets``).
+"""The verifier's payload stages: the JSON schema (``schema``), the value sets (``valuesets``) and
+whether the standardised names can come from the names (``names``).
 
-Two separate checks, so that a real certificate with a code outside the EU value sets (a
+The first two are separate checks, so that a real certificate with a code outside the EU value sets (a
 national vaccine code) is not called schema-invalid. Date fields holding a full date-time,
 as some issuers write them, are checked by their date part. Re-exported by
 :mod:`appliance.dcc.verify`, whose conformance test drives them.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from appliance.dcc import names
 from appliance.dcc.model import TYPES
 
 
@@ -55,6 +57,20 @@ def valueset_problems(dcc: Any, vs=None) -> list[str]:
     from appliance.dcc import schema  # lazy: jsonschema costs ~70 ms, and the cli imports this for every command
 
     return [f"valuesets: {p}" for p in schema.check_valuesets(dcc, vs=vs)] if isinstance(dcc, dict) else []
+
+
+#: What a misfit standardised name is called in the verifier's errors (no personal data).
+NAME_LABELS = {"fnt": "the standardised family name (fnt) cannot come from the family name (fn)",
+               "gnt": "the standardised given name (gnt) cannot come from the given name (gn)"}
+
+
+def name_problems(dcc: Any) -> list[str]:
+    """Latin-script names whose standardised form cannot come from them (:func:`appliance.dcc.names.fits`:
+    e.g. ``fn`` Schmidt with ``fnt`` MUELLER<LUEDENSCHEIDT): the ``names`` check; empty = they fit,
+    or cannot be checked (other scripts)."""
+    nam = dcc.get("nam") if isinstance(dcc, dict) else None
+    return [f"names: {NAME_LABELS[key]}; the certificate contradicts itself, the issuer must correct it"
+            for key in names.misfits(nam)]
 
 
 def check_schema(dcc: Any, vs=None) -> list[str]:

@@ -3,13 +3,14 @@
 Strict where the hcert spec says MUST (prefix ``HC1:``, strict Base45, zlib
 required, COSE_Sign1, ES256 raw ``r||s`` / PS256, kid of 8 bytes that matches a
 DSC, iat/exp inside the DSC validity, EKU matching the type, exactly one of
-v/t/r) and tolerant of what real certificates do (untagged or ``61(18(...))``,
-kid/alg in the unprotected header, empty protected header, float iat/exp,
-tag-0 date-times).
+v/t/r, standardised names that can come from Latin-script names) and tolerant
+of what real certificates do (untagged or ``61(18(...))``, kid/alg in the
+unprotected header, empty protected header, float iat/exp, tag-0 date-times,
+the standardised-name forms issuers use: see :func:`appliance.dcc.names.fits`).
 
 Each stage is a function of its own (``unprefix``, ``b45``, ``decompress``,
 ``parse_cose``, ``parse_claims``, ``check_signature``, ``check_schema``,
-``check_validity``, ``check_key_usage``) so the conformance test drives the
+``name_problems``, ``check_validity``, ``check_key_usage``) so the conformance test drives the
 real code. Stages raise :class:`~appliance.errors.DecodeError` with a one-line
 reason; :func:`verify` turns every failure into ``check = False`` plus an error
 line and never raises on garbage. Pure: ``at`` and the DSCs come in as arguments.
@@ -32,19 +33,20 @@ from appliance.dcc.cose import ES256, PS256, CoseSign1, parse_cose, verify_signa
 from appliance.dcc.encode import HC1_PREFIX
 from appliance.dcc.claims import CWT_EXP, CWT_HCERT, CWT_IAT, CWT_ISS, Claims, _iso, dcc_type, jsonable, parse_claims
 from appliance.dcc.model import SECTIONS
-from appliance.dcc.payload_checks import check_schema, schema_problems, valueset_problems
+from appliance.dcc.payload_checks import check_schema, name_problems, schema_problems, valueset_problems
 from appliance.errors import DecodeError
 from appliance.dcc.sign import sig_structure
 
 log = logging.getLogger(__name__)
 
-CHECKS = ("prefix", "base45", "zlib", "cose", "signature", "schema", "valuesets", "validity_period", "key_usage")
+CHECKS = ("prefix", "base45", "zlib", "cose", "signature", "schema", "valuesets", "names", "validity_period",
+          "key_usage")
 MAX_INFLATED = 256 * 1024  #: a DCC is under 2 KiB; refuse zlib bombs
 
 __all__ = ["verify", "VerifyResult", "Claims", "CoseSign1", "CHECKS",
            # the stages, in pipeline order (the conformance test drives these)
            "unprefix", "b45", "decompress", "parse_cose", "parse_claims", "check_signature",
-           "check_schema", "schema_problems", "valueset_problems", "check_validity", "check_key_usage",
+           "check_schema", "schema_problems", "valueset_problems", "name_problems", "check_validity", "check_key_usage",
            "dcc_types_allowed", "dcc_type", "jsonable"]
 
 
@@ -244,6 +246,7 @@ def verify(hc1: str, *, dscs: Sequence[x509.Certificate], at: datetime, valueset
     _stage(result, "signature", signature)
     _stage(result, "schema", payload_check, schema_problems, body, prevalidated)
     _stage(result, "valuesets", payload_check, valueset_problems, body, valuesets)
+    _stage(result, "names", payload_check, name_problems, body)
     if result.certificate is not None:
         _stage(result, "validity_period", payload_check, check_validity, claims, result.certificate, at)
         _stage(result, "key_usage", payload_check, check_key_usage, result.type, result.certificate, type_limits)
