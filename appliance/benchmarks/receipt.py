@@ -12,7 +12,8 @@ from appliance.benchmarks.runner import median_ms
 from appliance.config import load_config
 from appliance.devices.signer import SoftwareSigner
 from appliance.dcc.encode import to_hc1
-from appliance.printing.receipt import build_receipt, receipt_preview_png
+from appliance.printing.preview import receipt_preview_png
+from appliance.printing.receipt import build_receipt
 from appliance.printing.service import PrintService
 from appliance.dcc.sign import sign_dcc
 

@@ -131,7 +131,7 @@ def run(args) -> int:
             print(issued.hc1)
         sys.stdout.flush()
         if args.print_receipt:
-            return print_receipt(config, journal, issued)
+            return print_receipt(config, journal, issued, signer)
     return 0
 
 
@@ -144,11 +144,11 @@ def write_qr(path: Path, hc1: str, *, ecc: str) -> None:
         write_atomic(path, qr.qr_png(hc1, ecc=ecc))
 
 
-def print_receipt(config, journal, issued) -> int:
+def print_receipt(config, journal, issued, signer=None) -> int:
     """Submit to the print queue and wait; a printer that does not take it is reported, not fatal."""
     from appliance.printing.service import PrintService  # lazy: escpos, PIL and qrcode, ~180 ms on every command
 
-    service = PrintService(config, journal=journal)
+    service = PrintService(config, journal=journal, signer=signer)   # its DSC: LAB/TEST on the receipt
     service.start()
     try:
         job = service.submit(uvci=issued.uvci, hc1=issued.hc1, dcc=issued.dcc, issued_at=issued.issued_at,

@@ -6,12 +6,13 @@ Without ``--dsc`` the device's own DSCs are trusted (``<state>/dsc.pem`` and
 ``<state>/software-signer/dsc.pem``, when present) and the DSCs of the installed trust list
 (``appliance reference import``). The installed value sets, revocations and business rules
 are used in either case: ``valuesets`` is its own check, ``revoked`` is true for a
-certificate on the revocation list (then it is invalid), and ``rules`` holds per country
-whether every business rule passed.
+certificate on the revocation list or revoked in this device's journal (then it is invalid),
+and ``rules`` holds per country whether every business rule passed.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from datetime import datetime, timezone
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from appliance.dcc import dsc
 from appliance.dcc.model import SECTIONS
-from appliance.errors import ApplianceError, UsageError
+from appliance.errors import ApplianceError, JournalError, UsageError
 from appliance.dcc.verify import verify
 from appliance.config import load_config
 from appliance.reference import installed
@@ -73,6 +74,21 @@ def device_dscs() -> list:
     return certs
 
 
+def revoked_here(config, result) -> bool:
+    """Revoked in this device's journal (a certificate it issued with the key that signed it)."""
+    from appliance.journal.journal import Journal  # lazy: loads sqlite3 and uuid, ~10 ms on every command
+
+    section = (result.payload or {}).get(result.type) if result.type else None
+    uvci = section[0].get("ci") if isinstance(section, list) and section and isinstance(section[0], dict) else None
+    if not isinstance(uvci, str) or result.kid is None:
+        return False
+    try:
+        with Journal.open(Path(config.state_dir) / "journal.sqlite", create=False) as journal:
+            return journal.revocation(uvci, kid=base64.b64encode(result.kid).decode()) is not None
+    except JournalError:    # no journal here (a verifier's machine) or unreadable: the list decides
+        return False
+
+
 def read_text(arg: str) -> str:
     if arg != "-":
         return arg
@@ -92,6 +108,9 @@ def run(args) -> int:
                     revocations=ref.revocations if ref.folder else None,
                     rules=ref.rules if ref.has_rules else None, rule_countries=countries,
                     type_limits=None if args.dsc else ref.type_limits())
+    if result.revoked is not True and result.checks.get("signature") and revoked_here(config, result):
+        result.revoked = True
+        result.errors.append("revoked: this device revoked the certificate (its journal)")
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:

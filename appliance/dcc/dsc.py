@@ -141,3 +141,20 @@ def check_dsc_for_issuing(cert: x509.Certificate | None, dcc_type: str, at: date
 
 def days_left(cert: x509.Certificate, at: datetime) -> int:
     return (not_after(cert) - at.astimezone(timezone.utc)).days
+
+
+#: what the lab CSCA (:mod:`appliance.keys.labca`: "LAB/TEST CSCA - not for production" in the issuer's O,
+#: "LAB/TEST - not for production" in the DSC's OU) and the software signer's self-made DSC ("DEMO
+#: appliance (software key, not for production)") write into their names
+TEST_MARKS = ("LAB/TEST", "not for production")
+
+
+def is_test_dsc(cert: x509.Certificate | None) -> bool:
+    """A LAB/TEST (or DEMO) DSC: its subject or issuer carries one of :data:`TEST_MARKS`.
+
+    Certificates it signed verify here but in no national app; screens and receipts say so.
+    """
+    if cert is None:
+        return False
+    values = [str(a.value) for name in (cert.subject, cert.issuer) for a in name]
+    return any(mark.lower() in value.lower() for value in values for mark in TEST_MARKS)

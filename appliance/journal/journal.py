@@ -35,6 +35,7 @@ from appliance.journal import chain, heads, migrations
 from appliance.journal import sqlite as store
 from appliance.errors import JournalCorrupt, JournalError
 from appliance.util import wakeup
+from appliance.util.fold import folds
 from appliance.util.timefmt import fmt_utc, parse_utc
 
 log = logging.getLogger(__name__)
@@ -262,7 +263,10 @@ class Journal:
             if sequence is not None:
                 self._conn.execute("INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT (name) "
                                    "DO UPDATE SET value = max(value, excluded.value)", sequence)
-            self._store_head(seq, entry["hash"], time)
+            if self._in_bulk:   # one signed head per commit: the last entry of the group (_append_many)
+                self._bulk_last = (seq, entry["hash"], time)
+            else:
+                self._store_head(seq, entry["hash"], time)
             if personal is not None:
                 self._conn.execute("INSERT INTO personal (uvci, json, created_at, person_key) VALUES (?, ?, ?, ?)",
                                    (uvci, json.dumps(personal, ensure_ascii=False), time, person_key(personal)))
@@ -319,6 +323,20 @@ class Journal:
         rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE kind = 'issued' AND uvci = ?", (uvci,))
         return _row_entry(rows[0]) if rows else None
 
+    def revocation(self, uvci: str, *, kid: str | None = None) -> dict | None:
+        """The ``revoked`` entry of a certificate of this device (with its device-only ``note``), or None.
+
+        With ``kid`` (base64) only a certificate issued with that key counts: a foreign certificate
+        that happens to carry the same UVCI is not this device's to call revoked.
+        """
+        rows = self._read(f"SELECT {', '.join('r.' + f for f in chain.FIELDS)}, r.note FROM entries r "
+                          "JOIN entries i ON i.kind = 'issued' AND i.uvci = r.uvci "
+                          "WHERE r.kind = 'revoked' AND r.uvci = ? AND (? IS NULL OR i.kid = ?) "
+                          "ORDER BY r.seq LIMIT 1", (uvci, kid, kid))
+        if not rows:
+            return None
+        return {**_row_entry(rows[0][:-1]), "note": rows[0][-1]}
+
     def verify(self) -> tuple[int, str] | None:
         """Check the whole chain; ``(seq, reason)`` of the first broken link, or None."""
         broken, last, _ = self.verify_since(0, chain.GENESIS)
@@ -358,17 +376,18 @@ class Journal:
 
     def search(self, text: str | None = None, *, since: datetime | None = None,
                limit: int = 100) -> list[CertificateRecord]:
-        """Issued certificates, newest first, whose UVCI or names contain ``text``."""
+        """Issued certificates, newest first, whose UVCI or names contain ``text``, folded
+        (:mod:`appliance.util.fold`: "muller" and "mueller" find "Müller", "weiss" finds "Weiß")."""
         sql, args = self._RECORD, []
         if since is not None:
             sql += " AND e.time >= ?"
             args.append(fmt_utc(since))
         if text:
-            like = "%" + text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            dropped, transcribed = folds(text.strip())
             fields = ("e.uvci", "json_extract(p.json, '$.family_name')", "json_extract(p.json, '$.given_name')",
                       "json_extract(p.json, '$.family_name_std')", "json_extract(p.json, '$.given_name_std')")
-            sql += " AND (" + " OR ".join(f"{f} LIKE ? ESCAPE '\\'" for f in fields) + ")"
-            args += [like] * len(fields)
+            sql += " AND (" + " OR ".join(f"instr(fold({f}, {i}), ?) > 0" for f in fields for i in (0, 1)) + ")"
+            args += [dropped, transcribed] * len(fields)
         sql += " ORDER BY e.seq DESC LIMIT ?"
         return [_record(r) for r in self._read(sql, (*args, limit))]
 
@@ -411,43 +430,33 @@ class Journal:
     def append_bulk(self, specs: Iterable[dict], *, now: datetime, operator: str) -> int:
         """Append many entries in ONE transaction (benchmarks, imports); each spec holds
         :meth:`append` keywords except ``now``/``operator``. Returns the last seq."""
-        last = 0
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._in_bulk = True
-            try:
-                for spec in specs:
-                    spec = dict(spec)
-                    last = self.append(spec.pop("kind"), now=now, operator=operator, **spec)["seq"]
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            finally:
-                self._in_bulk = False
-        self._wake()
-        return last
+        out = self._append_many(specs, now=now, operator=operator)
+        return out[-1]["seq"] if out else 0
 
     _in_bulk = False
+    _bulk_last: tuple[int, str, str] | None = None
 
     def append_group(self, specs: Iterable[dict], *, now: datetime, operator: str) -> list[dict]:
         """Like :meth:`append_bulk` (ONE transaction, one fsync), but returns every appended
         entry (the :data:`chain.FIELDS` dicts) in order: the bulk issuer's group commit."""
+        return self._append_many(specs, now=now, operator=operator)
+
+    def _append_many(self, specs: Iterable[dict], *, now: datetime, operator: str) -> list[dict]:
+        """Append every spec in ONE transaction; the head is signed once, at the last entry
+        (a head is what a commit makes durable: the entries inside one are never a head)."""
         out: list[dict] = []
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._in_bulk = True
+        # the Transaction begins, commits or rolls back, and turns sqlite errors (a full disk at
+        # COMMIT, a locked file at BEGIN) into JournalError, as a single append does
+        with self._lock, store.Transaction(self._conn, nested=False):
+            self._in_bulk, self._bulk_last = True, None
             try:
                 for spec in specs:
                     spec = dict(spec)
                     out.append(self.append(spec.pop("kind"), now=now, operator=operator, **spec))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+                if self._bulk_last is not None:
+                    self._store_head(*self._bulk_last)
             finally:
-                self._in_bulk = False
+                self._in_bulk, self._bulk_last = False, None
         if out:
             self._wake()
         return out

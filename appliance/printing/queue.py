@@ -19,6 +19,13 @@ the ``reprinted`` entry: a reprint job is held, not due, until that entry is com
 
 One ``print`` job per UVCI (a unique index): submitting the same certificate again
 returns the existing job. Reprints are separate jobs (kind ``reprint``).
+
+Order: jobs print first in, first out (by id, i.e. in the order they were submitted). The
+oldest due job is sent first; when the printer fails, the retry delay is the printer's, so
+every younger waiting job waits at least as long (:meth:`PrintQueue.mark_retry` with
+``younger_too``) and none overtakes an older one. A job that cannot be rendered (a fault of
+that job, not of the printer) waits alone. Held jobs (a reprint whose journal entry is being
+written) are not due until released.
 """
 
 from __future__ import annotations
@@ -160,16 +167,17 @@ class PrintQueue:
         return self._tx(add)
 
     def claim(self, *, now: datetime, lease_s: float, job_id: int | None = None) -> Job | None:
-        """Take the oldest due job (or ``job_id``) for sending; also rescues jobs of dead owners."""
+        """Take the oldest due job for sending (with ``job_id``: only if that job is the oldest due
+        one, so a waiting caller never lets its job overtake an older one); also rescues jobs of dead owners."""
         def claim(conn):
             rows = conn.execute(
                 "SELECT * FROM jobs WHERE (state = 'queued' AND next_attempt_at <= ?) OR state = 'sending' "
                 "ORDER BY id", (_ts(now),)).fetchall()
             for row in rows:
-                if job_id is not None and row["id"] != job_id:
-                    continue
                 if row["state"] == "sending" and _owner_alive(row["owner"]) and row["lease_until"] > _ts(now):
                     continue
+                if job_id is not None and row["id"] != job_id:
+                    return None
                 if row["state"] == "sending":
                     log.warning("print job %d: taking over from %s (it died or its lease ran out)",
                                 row["id"], row["owner"])
@@ -186,12 +194,19 @@ class PrintQueue:
             "UPDATE jobs SET state = 'done', done_at = ?, payload = NULL, last_error = NULL, owner = NULL, "
             "lease_until = NULL WHERE id = ? AND state = 'sending'", (_ts(now), job_id)))
 
-    def mark_retry(self, job_id: int, *, now: datetime, error: str, delay_s: float) -> None:
-        """Back to ``queued`` with the error; not before ``now + delay_s``."""
-        self._tx(lambda conn: conn.execute(
-            "UPDATE jobs SET state = 'queued', last_error = ?, next_attempt_at = ?, owner = NULL, "
-            "lease_until = NULL WHERE id = ? AND state = 'sending'",
-            (error[:500], _ts(now + timedelta(seconds=delay_s)), job_id)))
+    def mark_retry(self, job_id: int, *, now: datetime, error: str, delay_s: float,
+                   younger_too: bool = False) -> None:
+        """Back to ``queued`` with the error; not before ``now + delay_s``. ``younger_too`` (the
+        printer failed, not the job): every younger waiting job waits at least as long, keeping the order."""
+        due = _ts(now + timedelta(seconds=delay_s))
+
+        def retry(conn):
+            conn.execute("UPDATE jobs SET state = 'queued', last_error = ?, next_attempt_at = ?, owner = NULL, "
+                         "lease_until = NULL WHERE id = ? AND state = 'sending'", (error[:500], due, job_id))
+            if younger_too:
+                conn.execute("UPDATE jobs SET next_attempt_at = ? WHERE state = 'queued' AND id > ? "
+                             "AND next_attempt_at < ?", (due, job_id, due))
+        self._tx(retry)
 
     def release(self, job_id: int, *, now: datetime) -> None:
         """A held job becomes due."""
@@ -199,10 +214,10 @@ class PrintQueue:
                                            (_ts(now), job_id)))
 
     def cancel(self, job_id: int, *, reason: str) -> None:
-        """A queued job will never print: ``failed``, payload dropped."""
+        """A queued (or claimed, not yet sent) job will never print: ``failed``, payload dropped."""
         self._tx(lambda conn: conn.execute(
-            "UPDATE jobs SET state = 'failed', payload = NULL, last_error = ? WHERE id = ? AND state = 'queued'",
-            (reason, job_id)))
+            "UPDATE jobs SET state = 'failed', payload = NULL, last_error = ?, owner = NULL, lease_until = NULL "
+            "WHERE id = ? AND state IN ('queued', 'sending')", (reason, job_id)))
 
     def expire(self, *, before: datetime) -> int:
         """Give up jobs queued before ``before``: state ``failed``, payload (personal data) dropped."""
@@ -220,6 +235,12 @@ class PrintQueue:
     def get(self, job_id: int) -> Job | None:
         with self._lock:
             row = self._conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def print_job(self, uvci: str) -> Job | None:
+        """The first-print job of a certificate (kind ``print``), None if it was never printed here."""
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM jobs WHERE uvci = ? AND kind = 'print'", (uvci,)).fetchone()
         return _job(row) if row else None
 
     def last_job(self) -> Job | None:

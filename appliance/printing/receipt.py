@@ -17,7 +17,6 @@ paper width (Q on 80 mm, M on 58 mm) so that modules stay at least 3 dots (0.375
 
 from __future__ import annotations
 
-import io
 import logging
 import textwrap
 from dataclasses import dataclass
@@ -26,10 +25,11 @@ from datetime import datetime, timezone
 from escpos.capabilities import NotSupported, get_profile
 from escpos.constants import QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q, QR_ECLEVEL_H
 from escpos.printer import Dummy
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from appliance.dcc import model, qr, valuesets
 from appliance.errors import ConfigError, PrinterError
+from appliance.util import timefmt
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ TYPE_TITLES = {
     "t": ("Testzertifikat", "Test certificate"),
     "r": ("Genesenenzertifikat", "Recovery certificate"),
 }
+#: on receipts of certificates signed with a LAB/TEST (or DEMO) DSC (:func:`appliance.dcc.dsc.is_test_dsc`)
+TEST_BANNER = ("*** LAB/TEST ***", "Testzertifikat: in keiner App gültig", "Test certificate: valid in no app")
 APP_HINT = ("QR-Code mit der CovPass-App oder der Corona-Warn-App scannen. / "
             "Scan the QR code with the CovPass app or the Corona-Warn-App.")
 
@@ -137,7 +139,9 @@ def qr_raster(matrix: list[list[bool]], scale: int, width: int | None = None) ->
     return image.convert("1")
 
 
-def _fmt_time(value: datetime | str) -> str:
+def _fmt_time(value: datetime | str, tz: str | None = None) -> str:
+    """UTC (``2026-11-28 10:00 UTC``), or with ``tz`` the centre's local time with its offset
+    (``28.11.2026 11:00 (UTC+01:00)``, :func:`appliance.util.timefmt.fmt_local`)."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -145,6 +149,8 @@ def _fmt_time(value: datetime | str) -> str:
             return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
+    if tz:
+        return timefmt.fmt_local(value, tz)
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -154,7 +160,7 @@ def _display(name: str, code: str) -> str:
     return en if de == en else f"{de} / {en}"
 
 
-def fact_lines(dcc: dict) -> tuple[str, list[tuple[str, str]]]:
+def fact_lines(dcc: dict, tz: str | None = None) -> tuple[str, list[tuple[str, str]]]:
     """The certificate type letter and its key facts as (label, value) pairs, German / English."""
     p = model.person_values(dcc)
     name = ", ".join(x for x in (p["family_name"], p["given_name"]) if x)
@@ -170,7 +176,7 @@ def fact_lines(dcc: dict) -> tuple[str, list[tuple[str, str]]]:
     elif kind == "t":
         facts += [("Testart / Test type", _display("test-type", e["test_type"])),
                   ("Ergebnis / Result", _display("test-result", e["result"])),
-                  ("Probenahme / Sample time", _fmt_time(e["sample_time"]))]
+                  ("Probenahme / Sample time", _fmt_time(e["sample_time"], tz))]
         if e["test_device"]:
             facts.append(("Test", _display("test-manf", e["test_device"])))
         elif e["test_name"]:
@@ -202,21 +208,41 @@ def _printable(text: str) -> bool:
     return all(known(ch) for ch in text)
 
 
+def test_banner(test_dsc: bool, columns: int) -> list[str]:
+    """The LAB/TEST lines of a receipt (none for a production DSC)."""
+    return [ln for part in TEST_BANNER for ln in textwrap.wrap(part, columns)] if test_dsc else []
+
+
+def receipt_lines(*, dcc: dict, uvci: str, issued_at: datetime, centre: str, columns: int,
+                  test_dsc: bool = False, tz: str | None = None) -> tuple[list[str], list[str]]:
+    """The receipt's text as lines (for the preview): those above the QR and those below it."""
+    kind, facts = fact_lines(dcc, tz)
+    head = [centre, *TYPE_TITLES[kind], *test_banner(test_dsc, columns), "EU Digital COVID Certificate", ""]
+    body = [ln for label, value in facts for ln in _text_block(label, value, columns)]
+    tail = (textwrap.wrap(uvci, columns, break_on_hyphens=False)
+            + _text_block("Ausgestellt / Issued", _fmt_time(issued_at, tz), columns) + [""]
+            + textwrap.wrap(APP_HINT, columns))
+    return head + body, tail
+
+
 def _text_block(label: str, value: str, columns: int) -> list[str]:
     lines = textwrap.wrap(label, columns) if label else []
     return lines + textwrap.wrap(value, columns, initial_indent="  ", subsequent_indent="  ")
 
 
 def build_receipt(*, dcc: dict, uvci: str, hc1: str, issued_at: datetime, centre: str, profile: str,
-                  paper_width_mm: int, native_qr: bool = False, ecc: str | None = None) -> bytes:
-    """The ESC/POS bytes of one receipt (rendered with python-escpos's ``Dummy``).
+                  paper_width_mm: int, native_qr: bool = False, ecc: str | None = None,
+                  test_dsc: bool = False, tz: str | None = None) -> bytes:
+    """The ESC/POS bytes of one receipt (rendered with python-escpos's ``Dummy``); ``test_dsc``:
+    the certificate was signed with a LAB/TEST DSC, and the receipt says so under the title;
+    ``tz``: times in the centre's time zone with the offset (``[device] timezone``), else UTC.
 
     :raises ConfigError: unknown profile or paper width.
     :raises PrinterError: the QR does not fit, or native QR was asked for on a profile without it.
     """
     layout = layout_for(profile, paper_width_mm)
     level = ecc or default_ecc(paper_width_mm)
-    kind, facts = fact_lines(dcc)
+    kind, facts = fact_lines(dcc, tz)
     matrix, level, scale = (None, level, 0) if native_qr else qr_fit(hc1, layout, level)
     p = Dummy(profile=profile)
     try:
@@ -227,6 +253,8 @@ def build_receipt(*, dcc: dict, uvci: str, hc1: str, issued_at: datetime, centre
         p.set(align="center", bold=True, normal_textsize=True)
         for title in TYPE_TITLES[kind]:
             p.textln(title)
+        for line in test_banner(test_dsc, layout.columns):
+            p.textln(line)
         p.set(align="left", bold=False, normal_textsize=True)
         p.textln("EU Digital COVID Certificate")
         p.textln("-" * layout.columns)
@@ -242,7 +270,7 @@ def build_receipt(*, dcc: dict, uvci: str, hc1: str, issued_at: datetime, centre
         for line in textwrap.wrap(uvci, layout.columns, break_on_hyphens=False) or [""]:
             p.textln(line)
         p.set(align="left")
-        for line in _text_block("Ausgestellt / Issued", _fmt_time(issued_at), layout.columns):
+        for line in _text_block("Ausgestellt / Issued", _fmt_time(issued_at, tz), layout.columns):
             p.textln(line)
         p.ln()
         for line in textwrap.wrap(APP_HINT, layout.columns):
@@ -304,35 +332,3 @@ def _native_qr(p: Dummy, hc1: str, layout: Layout, level: str) -> None:
     p.set(align="center")
     p.qr(hc1, ec=_ESC_LEVEL[level], size=scale, native=True)
     p.ln()
-
-
-def receipt_preview_png(*, dcc: dict, uvci: str, hc1: str, issued_at: datetime, centre: str,
-                        profile: str, paper_width_mm: int, ecc: str | None = None) -> bytes:
-    """A PNG of roughly what the receipt looks like: text lines and the raster QR, head-wide."""
-    layout = layout_for(profile, paper_width_mm)
-    kind, facts = fact_lines(dcc)
-    matrix, _level, scale = qr_fit(hc1, layout, ecc or default_ecc(paper_width_mm))
-    font = ImageFont.load_default(size=max(12, layout.dots // layout.columns + 6))
-    step = font.getbbox("Hg")[3] + 6
-    head = [centre, *TYPE_TITLES[kind], "EU Digital COVID Certificate", ""]
-    body = [ln for label, value in facts for ln in _text_block(label, value, layout.columns)]
-    tail = (textwrap.wrap(uvci, layout.columns, break_on_hyphens=False)
-            + _text_block("Ausgestellt / Issued", _fmt_time(issued_at), layout.columns) + [""]
-            + textwrap.wrap(APP_HINT, layout.columns))
-    code = qr_raster(matrix, scale)
-    height = step * (len(head) + len(body) + len(tail) + 2) + code.height + 20
-    page = Image.new("L", (layout.dots, height), 255)
-    draw = ImageDraw.Draw(page)
-    y = 10
-    for line in head + body:
-        draw.text((8, y), line, fill=0, font=font)
-        y += step
-    y += step
-    page.paste(code.convert("L"), ((layout.dots - code.width) // 2, y))
-    y += code.height
-    for line in tail:
-        draw.text((8, y), line, fill=0, font=font)
-        y += step
-    buf = io.BytesIO()
-    page.save(buf, format="PNG")
-    return buf.getvalue()

@@ -26,8 +26,10 @@ from appliance.dcc import verify
 from appliance.devices.ports import ReceiptPrinter
 from appliance.devices.printer import UnusablePrinter, build_printer
 from appliance.errors import ApplianceError, PrinterError
+from appliance.printing import eligibility
 from appliance.printing.queue import FILENAME, PrintQueue
-from appliance.printing.receipt import build_receipt, layout_for, receipt_preview_png
+from appliance.printing.preview import receipt_preview_png
+from appliance.printing.receipt import build_receipt, layout_for
 
 log = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL_S = 600.0
@@ -51,13 +53,19 @@ class PrintService:
     :param journal: optional; receives a ``reprinted`` entry per reprint.
     :param printer: a :class:`ReceiptPrinter`; default built from ``[printer]``.
     :param clock: returns aware UTC time; default the system clock.
+    :param signer: optional; its DSC tells whether a receipt says "LAB/TEST" (:func:`dsc.is_test_dsc`).
+
+    With a journal, a revoked certificate is never printed: :meth:`submit` refuses it and the
+    worker drops a job whose certificate was revoked while it waited.
     """
 
     def __init__(self, config, *, journal=None, printer: ReceiptPrinter | None = None,
                  clock: Callable[[], datetime] | None = None, queue: PrintQueue | None = None,
-                 backoff_base_s: float = 1.0, backoff_cap_s: float = 60.0, lease_s: float | None = None):
+                 backoff_base_s: float = 1.0, backoff_cap_s: float = 60.0, lease_s: float | None = None,
+                 signer=None):
         self.config = config
         self.journal = journal
+        self.signer = signer
         self.printer = printer if printer is not None else _printer_or_reason(config)
         self.clock = clock or _utcnow
         self.queue = queue or PrintQueue.open(Path(config.state_dir) / FILENAME)
@@ -71,10 +79,22 @@ class PrintService:
 
     # -- submitting ------------------------------------------------------------------------
     def submit(self, *, uvci: str, hc1: str, dcc: dict, issued_at: datetime, operator: str,
-               reprint: bool = False) -> int:
-        """Queue a receipt; returns the job id. A second non-reprint submit of a UVCI returns the first job."""
+               reprint: bool = False, test_dsc: bool | None = None) -> int:
+        """Queue a receipt; returns the job id.
+
+        A second non-reprint submit of a UVCI returns the first job while that one waits or prints
+        (a double tap); once it has printed, it becomes a reprint (a second receipt, journaled).
+        ``test_dsc``: the receipt says LAB/TEST (None: decided from ``signer``'s DSC).
+
+        :raises CertificateRevoked: the journal has the certificate revoked (nothing is queued).
+        """
+        eligibility.refuse_if_revoked(self.journal, uvci)
+        if not reprint:
+            first = self.queue.print_job(uvci)
+            reprint = first is not None and first.state in ("done", "failed")
         document = {"uvci": uvci, "hc1": hc1, "dcc": dcc, "issued_at": issued_at.isoformat(),
-                    "centre": self.config.device.issuer}
+                    "centre": getattr(self.config, "centre_name", "") or self.config.device.issuer,  # live settings
+                    "test_dsc": eligibility.signed_by_test_dsc(self.signer, hc1) if test_dsc is None else bool(test_dsc)}
         payload = json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
         now = self.clock()
         journaled = reprint and self.journal is not None
@@ -89,6 +109,7 @@ class PrintService:
             self.queue.release(job_id, now=now)
         if created:
             audit.info("print job %d (%s) queued by %s", job_id, "reprint" if reprint else "print", operator)
+            self.queue.retry_now()   # someone is printing: older waiting jobs get their next try first (in order)
         self._wake.set()
         return job_id
 
@@ -165,29 +186,35 @@ class PrintService:
                 self._wake.clear()
 
     def work_once(self, job_id: int | None = None) -> bool:
-        """Send one due job (or ``job_id`` if due); True when a job was attempted."""
+        """Send the oldest due job (``job_id`` only if that is it); True when a job was attempted."""
         job = self.queue.claim(now=self.clock(), lease_s=self.lease_s, job_id=job_id)
         if job is None:
             return False
+        if eligibility.is_revoked(self.journal, job.uvci):
+            log.warning("print job %d: the certificate was revoked while the job waited; not printed", job.id)
+            self.queue.cancel(job.id, reason="the certificate was revoked; not printed")
+            return self._finished()
+        sending = False          # a failure before sending is this job's; while sending, the printer's
         try:
             document = json.loads(job.payload)
             data = self._render(document)
             preview = self._preview(document) if getattr(self.printer, "wants_preview", False) else None
+            sending = True
             with self._device_lock:
                 self.printer.send(data, name=f"job-{job.id:06d}", preview=preview)
-        except ApplianceError as exc:
-            delay = backoff_s(job.attempts, base=self.backoff[0], cap=self.backoff[1])
-            log.warning("print job %d: attempt %d failed: %s; next try in %.0f s", job.id, job.attempts, exc, delay)
-            self.queue.mark_retry(job.id, now=self.clock(), error=str(exc), delay_s=delay)
-            return True
         except Exception as exc:
+            known = isinstance(exc, ApplianceError)
             delay = backoff_s(job.attempts, base=self.backoff[0], cap=self.backoff[1])
-            log.exception("print job %d: unexpected error", job.id)
-            self.queue.mark_retry(job.id, now=self.clock(), error=f"internal error ({type(exc).__name__}); "
-                                  "see the log", delay_s=delay)
+            log.log(logging.WARNING if known else logging.ERROR, "print job %d: attempt %d failed: %s; next try "
+                    "in %.0f s", job.id, job.attempts, exc if known else type(exc).__name__, delay, exc_info=not known)
+            self.queue.mark_retry(job.id, now=self.clock(), delay_s=delay, younger_too=sending,
+                                  error=str(exc) if known else f"internal error ({type(exc).__name__}); see the log")
             return True
         self.queue.mark_done(job.id, now=self.clock())
         log.info("print job %d printed (attempt %d)", job.id, job.attempts)
+        return self._finished()
+
+    def _finished(self) -> bool:
         with self._done:
             self._done.notify_all()
         return True
@@ -197,10 +224,11 @@ class PrintService:
         return {"dcc": document["dcc"], "uvci": document["uvci"], "hc1": document["hc1"],
                 "issued_at": datetime.fromisoformat(document["issued_at"]), "centre": document["centre"],
                 "profile": section.profile, "paper_width_mm": section.paper_width_mm,
-                "ecc": getattr(section, "qr_ecc", "") or None}
+                "ecc": getattr(section, "qr_ecc", "") or None, "test_dsc": bool(document.get("test_dsc"))}
 
     def _render(self, document: dict) -> bytes:
-        return build_receipt(**self._receipt_args(document), native_qr=self.config.printer.native_qr)
+        return build_receipt(**self._receipt_args(document), native_qr=self.config.printer.native_qr,
+                             tz=self.config.device.timezone)   # local times with the offset
 
     def _preview(self, document: dict) -> bytes:
         return receipt_preview_png(**self._receipt_args(document))
@@ -220,7 +248,7 @@ class PrintService:
                 return True
             if job.state == "failed" or time.monotonic() >= deadline:
                 return False
-            if self._thread is None and self.work_once(job_id):
+            if self._thread is None and self.work_once():   # older jobs first: they print before this one
                 continue
             with self._done:
                 self._done.wait(0.05)

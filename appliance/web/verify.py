@@ -7,6 +7,7 @@ With installed business rules the page shows per country whether they pass.
 
 from __future__ import annotations
 
+import base64
 import logging
 
 from flask import Blueprint, render_template, request
@@ -25,13 +26,13 @@ MAX_HC1 = 8000
 
 
 def _revoked_here(services, result) -> bool:
-    """Revoked in this device's own journal (a certificate it issued itself)."""
+    """Revoked in this device's own journal: a certificate it issued with the key that signed this
+    one (the current key or an earlier one: the journal keeps each certificate's kid)."""
     entry = (result.payload or {}).get(result.type) if result.type else None
     uvci = entry[0].get("ci") if isinstance(entry, list) and entry and isinstance(entry[0], dict) else None
-    if not isinstance(uvci, str) or result.kid is None or result.kid != services.signer.kid:
+    if not isinstance(uvci, str) or result.kid is None:
         return False
-    record = services.journal.certificate(uvci)
-    return record is not None and bool(record.revoked)
+    return services.journal.revocation(uvci, kid=base64.b64encode(result.kid).decode()) is not None
 
 
 @bp.route("/verify", methods=["GET", "POST"])

@@ -11,7 +11,8 @@ from pyzbar import pyzbar
 
 from appliance.dcc.verify import verify
 from appliance.errors import ConfigError, PrinterError
-from appliance.printing.receipt import build_receipt, build_test_page, receipt_preview_png
+from appliance.printing.preview import receipt_preview_png
+from appliance.printing.receipt import build_receipt, build_test_page
 from tests.support import escpos_parse
 
 PRINTERS = [  # (profile, paper mm, head dots, dpi)

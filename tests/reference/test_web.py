@@ -75,12 +75,13 @@ def test_verify_page_uses_the_trust_list_and_revocations(browser, devices, kit, 
     _login(browser, STAFF)
     browser.get("/verify")
     html = browser.post("/verify", {"hc1": foreign.field("PREFIX")}).get_data(as_text=True)
-    assert "signature: ✗" in html                                     # only the device's own DSC so far
+    assert 'class="bad" data-check="signature"' in html               # only the device's own DSC so far
     store.install(devices.config.state_dir, bundle, anchor=kit.anchor, now=real_now, source="test")
     clock.set(foreign.clock())
     resp = browser.post("/verify", {"hc1": foreign.field("PREFIX")})
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 200 and "signature: ✓" in html and "valuesets: ✓" in html
+    assert resp.status_code == 200 and 'class="ok" data-check="signature"' in html
+    assert 'class="ok" data-check="valuesets"' in html
     dcc = V.jsonable(foreign.claims().dcc)
     ci = next(dcc[k] for k in ("v", "t", "r") if k in dcc)[0]["ci"]
     store.install(devices.config.state_dir, kit.bundle(bundle, revocations=R.uci_batch(ci, foreign.country)),

@@ -146,9 +146,10 @@ def test_admin_revokes_with_reason_and_fraud_flag(admin, devices):
     _issue(admin, "v", FORMS["v"])
     uvci = _issued(devices)[0].uvci
     admin.get(f"/records/{q(uvci)}")
-    admin.post(f"/records/{q(uvci)}/revoke", {"reason": ""})
+    admin.post(f"/records/{q(uvci)}/revoke", {"reason": "", "confirm": "1"})
     assert not _issued(devices)[0].revoked                             # a reason is required
-    assert admin.post(f"/records/{q(uvci)}/revoke", {"reason": "wrong person", "fraud": "1"}).status_code == 303
+    assert admin.post(f"/records/{q(uvci)}/revoke", {"reason": "wrong person", "fraud": "1",
+                                                     "confirm": "1"}).status_code == 303
     assert _issued(devices)[0].revoked
     revoked = [e for e in devices.journal.entries() if e["kind"] == "revoked"]
     assert len(revoked) == 1 and revoked[0]["data"]["fraud"] is True
