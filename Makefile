@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 # postgresql: the hub's production store; tests/hub start a private cluster from its binaries.
 APT_PACKAGES := softhsm2 opensc swtpm swtpm-tools tpm2-tools tpm2-abrmd libtpm2-pkcs11-1 faketime \
 	libtpm2-pkcs11-tools libtss2-tcti-tabrmd0 dbus chromium libzbar0 systemd postgresql \
-	poppler-utils fonts-dejavu-core nginx
+	poppler-utils fonts-dejavu-core nginx tzdata
 
 .PHONY: demo test apt venv bench clean
 
@@ -44,12 +44,13 @@ test: apt venv
 	$(PY) -m pytest -q
 
 # The demo signs with a SoftHSM2 token when the package is there (installed here when run as root),
-# and with the software key otherwise.
+# and with the software key otherwise. Other ports: make demo DEMO_ARGS="--port 8081 --hub-port 8766"
+DEMO_ARGS ?=
 demo: venv
 	@if ! command -v softhsm2-util >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends softhsm2 || true; \
 	fi
-	$(VENV)/bin/appliance demo
+	$(VENV)/bin/appliance demo $(DEMO_ARGS)
 
 bench: venv
 	$(VENV)/bin/appliance bench

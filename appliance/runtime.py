@@ -4,6 +4,10 @@
 :class:`Devices`, then the journal, the issuer, the settings store and the print service, and
 returns them as one typed :class:`AppServices` for :func:`appliance.web.create_app`. Nothing
 here runs on import; each adapter opens its hardware when built.
+
+The issuer and the print service get a :class:`~appliance.settings.LiveConfig`, and the print
+service a :class:`LivePrinter`: what an admin saves applies to the next certificate, receipt,
+purge and status probe, without a restart. Only the GPIO panel's pins are read once.
 """
 
 from __future__ import annotations
@@ -18,13 +22,16 @@ from appliance import health
 from appliance.config import Config
 from appliance.devices.clock import SystemClock
 from appliance.devices.panel import StatusPanel
-from appliance.devices.ports import Clock, Panel, Signer
+from appliance.devices.ports import Clock, Panel, PrinterStatus, Signer
+from appliance.devices.printer import UnusablePrinter, build_printer
 from appliance.devices.signer import build_signer
+from appliance.errors import ApplianceError
 from appliance.health import Health
 from appliance.issue import Issuer
 from appliance.journal.journal import Journal
 from appliance.printing.service import PrintService
-from appliance.settings import Settings
+from appliance.printing.receipt import build_test_page
+from appliance.settings import LiveConfig, Settings
 from appliance.util import wakeup
 
 log = logging.getLogger(__name__)
@@ -66,6 +73,47 @@ class CachingClock:
     def boot_id(self) -> str:
         return self._clock.boot_id()
 
+    def since_boot(self) -> float:
+        return self._clock.since_boot()
+
+
+class LivePrinter:
+    """The receipt printer that the ``[printer]`` settings name right now (a ``ReceiptPrinter``).
+
+    Built again when the settings changed since the last use; a section that cannot be built
+    becomes an :class:`UnusablePrinter` that says why (jobs stay queued). Other attributes
+    (``wants_preview``, ``prune``, ``preview_path``) are the current adapter's.
+    """
+
+    def __init__(self, config):
+        self._config = config
+        self._lock = threading.Lock()
+        self._built: tuple | None = None
+
+    def current(self):
+        config = self._config.current() if isinstance(self._config, LiveConfig) else self._config
+        key = (config.printer, config.state_dir)
+        with self._lock:
+            if self._built is None or self._built[0] != key:
+                try:
+                    printer = build_printer(config)
+                except ApplianceError as exc:
+                    log.error("receipt printer not usable: %s", exc)
+                    printer = UnusablePrinter(str(exc))
+                self._built = (key, printer)
+            return self._built[1]
+
+    def send(self, data: bytes, *, name: str = "receipt", preview: bytes | None = None) -> None:
+        self.current().send(data, name=name, preview=preview)
+
+    def status(self) -> PrinterStatus:
+        return self.current().status()
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.current(), name)
+
 
 @dataclass
 class Devices:
@@ -86,7 +134,6 @@ class AppServices:
     issuer: Issuer
     settings: Settings
     printing: PrintService | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _printer: dict | None = field(default=None, repr=False)   #: the last probed printer status
 
@@ -111,11 +158,26 @@ class AppServices:
             self._printer = snapshot.details["printer"]
         return snapshot
 
-    def apply_settings(self) -> None:
-        """Rebuild the issuer with the admin's centre settings over the configuration."""
-        with self._lock:
-            effective = self.settings.effective_config(self.config)
-            self.issuer = Issuer(config=effective, signer=self.signer, journal=self.journal, clock=self.clock)
+    def test_print(self) -> PrinterStatus | None:
+        """Print the test page (no certificate) on the printer the settings name now, at once.
+
+        Returns ``None`` when the printer took it, else the printer's status after the failure
+        (offline, no paper, unreachable: its ``detail`` is for the log, not for the tablet).
+        """
+        if self.printing is None:
+            return PrinterStatus(False, "unknown", "no print service in this process")
+        live = LiveConfig(self.settings, self.config)
+        section = live.printer
+        data = build_test_page(centre=live.centre_name, profile=section.profile, paper_width_mm=section.paper_width_mm,
+                               native_qr=section.native_qr, ecc=section.qr_ecc or None)
+        printer = self.printing.printer
+        try:
+            printer.send(data, name="test-page")
+        except ApplianceError as exc:
+            log.warning("test print failed: %s", exc)
+            status = printer.status()
+            return status if status.online is False or status.paper == "out" else PrinterStatus(False, status.paper, str(exc))
+        return None
 
     def start(self) -> None:
         """Start the print worker and the panel's light updates (``appliance serve``)."""
@@ -178,10 +240,10 @@ def build_services(config: Config, *, clock: Clock | None = None, signer: Signer
     signer = signer or build_signer(config)
     journal = Journal.open(state / "journal.sqlite")
     settings = Settings.open(state)
-    effective = settings.effective_config(config)
-    issuer = Issuer(config=effective, signer=signer, journal=journal, clock=clock)
-    printing = PrintService(effective, journal=journal, clock=clock.now)
-    panel = _panel(effective) if with_panel else None
+    live = LiveConfig(settings, config)      # read at every use: the admin's changes apply at once
+    issuer = Issuer(config=live, signer=signer, journal=journal, clock=clock)
+    printing = PrintService(live, journal=journal, clock=clock.now, printer=LivePrinter(live), signer=signer)
+    panel = _panel(live.current()) if with_panel else None   # GPIO pins: opened once, at start-up
     return AppServices(config=config, devices=Devices(clock=clock, signer=signer, panel=panel), journal=journal,
                        issuer=issuer, settings=settings, printing=printing)
 

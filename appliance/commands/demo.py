@@ -27,7 +27,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from appliance.commands.serve import _serve_plain
+from appliance.commands.serve import _serve_plain, listen_error
 from appliance.dcc.model import SECTIONS
 from appliance.keys import softtokens
 from appliance.errors import ApplianceError, UsageError
@@ -109,8 +109,9 @@ def _issue_samples(devices, config, out: Path, now: datetime) -> None:
     from appliance.dcc import form, qr, samples, verify  # lazy: jsonschema, PIL and zxing-cpp, ~60 ms on every command
 
     out.mkdir(exist_ok=True)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)   # the same data all day: a rerun replays
     for t, name in SECTIONS.items():
-        req = form.parse_input(samples.example_input(t, now=now), type=t, device=config.device, now=now)
+        req = form.parse_input(samples.example_input(t, now=day), type=t, device=config.device, now=now)
         issued = devices.issuer.issue(req, operator=DEMO_USER, idempotency_key=f"demo-{t}-{now:%Y-%m-%d}")
         (out / f"{name}.svg").write_text(qr.qr_svg(issued.hc1, ecc=config.issue.qr_ecc), encoding="utf-8")
         (out / f"{name}.png").write_bytes(qr.qr_png(issued.hc1, ecc=config.issue.qr_ecc))
@@ -153,12 +154,25 @@ def _start_hub(state: Path, device_id: str, dsc_pem: bytes, port: int) -> tuple[
     return hub, ensure_token(hub_state)
 
 
+def _check_free(port: int, option: str) -> None:
+    """Refuse at once, before anything is set up, when another program holds ``port``."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # as the servers do: TIME_WAIT is no conflict
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise listen_error(exc, "127.0.0.1", port, option) from None
+
+
 def run(args) -> int:
     from appliance.keys import provision  # lazy: python-pkcs11, ~13 ms on every command
     from appliance.runtime import build_services  # lazy: the whole web process, ~290 ms on every command
 
     if not (0 < args.port < 65536 and 0 < args.hub_port < 65536) or args.port == args.hub_port:
         raise UsageError("--port and --hub-port must be two different port numbers (1-65535)")
+    if not args.no_serve:
+        _check_free(args.port, "--port")
+        _check_free(args.hub_port, "--hub-port")
     state, config_path = _prepare(args)
     config = load_config()
     now = datetime.now(timezone.utc)
@@ -181,7 +195,6 @@ def run(args) -> int:
             devices.settings.update_centre(name="Demo Impfzentrum", default_product="EU/1/20/1528",
                                            default_test_type="LP217198-3", default_test_device="1232",
                                            test_centre="Demo Testzentrum")
-            devices.apply_settings()
         if args.no_serve:
             return 0
         dsc_pem = devices.signer.certificate.public_bytes(serialization.Encoding.PEM)

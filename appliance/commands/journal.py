@@ -129,7 +129,9 @@ def run_export(args) -> int:
 
 
 def run_purge(args) -> int:
-    config = load_config()
+    from appliance.settings import effective_for  # lazy: tinydb and werkzeug, ~60 ms on every command
+
+    config = effective_for(load_config())        # the retention an admin set on the tablet wins
     if not (config.state_dir / JOURNAL_FILE).exists():
         print("removed 0 personal records (no journal yet)")
         return 0

@@ -22,8 +22,9 @@ def register(sub) -> None:
 
 def _service():
     from appliance.printing.service import PrintService  # lazy: escpos, PIL and qrcode, ~180 ms on every command
+    from appliance.settings import effective_for  # lazy: tinydb and werkzeug, ~60 ms on every command
 
-    return PrintService(load_config())
+    return PrintService(effective_for(load_config()))   # the printer an admin set on the tablet
 
 
 def run_status(args) -> int:

@@ -7,7 +7,8 @@ nothing is spooled to temporary files. On any other address ``[web] tls_cert`` a
 must be set, and the UI is served over HTTPS by cheroot's WSGI server (development only: eight
 threads that slow clients can hold). Also starts the print worker and the GPIO status panel.
 ``--port 0`` picks a free port; the first line on stdout says where it listens. On a full disk it
-stops at once and says which disk to free.
+stops at once and says which disk to free; on a port another program holds, it says so in one
+line (naming ``--port``) and exits 1.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import ipaddress
 import logging
 import shutil
 import signal
+import socket
 from pathlib import Path
 
 from appliance.errors import ConfigError, DiskFull, UsageError
@@ -103,6 +105,33 @@ def _disk_full(state: Path, exc: OSError) -> Exception:
     return exc
 
 
+def listen_error(exc: OSError, host: str, port: int, option: str = "--port") -> ConfigError:
+    """A failed bind as one line that says what to do (``option``: the flag that picks the port)."""
+    code = exc.errno or _bind_errno(host, port)   # cheroot's error has lost the errno of its bind
+    if code == errno.EADDRINUSE:
+        return ConfigError(f"port {port} on {host} is already in use by another program: stop that program, "
+                           f"or choose another port with {option} N")
+    if code == errno.EACCES:
+        return ConfigError(f"port {port} on {host} needs more privileges than this user has: "
+                           f"choose a port above 1023 with {option} N")
+    if code == errno.EADDRNOTAVAIL:
+        return ConfigError(f"cannot listen on {host}: that address is not on this machine; use 127.0.0.1 "
+                           f"(--host) and put nginx in front")
+    return ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another port with "
+                       f"{option} N")
+
+
+def _bind_errno(host: str, port: int) -> int | None:
+    """The errno of binding ``host:port`` now (None when it works)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.errno
+    return None
+
+
 def _announce(scheme: str, host: str, port: int) -> None:
     print(f"serving on {scheme}://{host}:{port}", flush=True)
 
@@ -121,9 +150,12 @@ def _proxy(behind_proxy: bool) -> dict:
 def _serve_plain(app, host: str, port: int, *, behind_proxy: bool = False) -> None:
     from waitress import create_server  # lazy: ~5 ms on every command, and only plain HTTP uses it
     # bodies over the app's limit get a 413 before they are read; nothing is spooled to /tmp
-    server = create_server(app, host=host, port=port, threads=THREADS, ident="appliance",
-                           max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
-                           inbuf_overflow=BUFFER_BYTES, outbuf_overflow=BUFFER_BYTES, **_proxy(behind_proxy))
+    try:
+        server = create_server(app, host=host, port=port, threads=THREADS, ident="appliance",
+                               max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+                               inbuf_overflow=BUFFER_BYTES, outbuf_overflow=BUFFER_BYTES, **_proxy(behind_proxy))
+    except OSError as exc:
+        raise listen_error(exc, host, port) from None
     _announce("http", host, server.effective_port)
     signal.signal(signal.SIGTERM, lambda *_: server.close())
     try:
@@ -140,7 +172,10 @@ def _serve_tls(app, host: str, port: int, cert: str, key: str) -> None:
         server.ssl_adapter = BuiltinSSLAdapter(cert, key)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"[web] tls_cert/tls_key cannot be loaded: {exc}") from None
-    server.prepare()
+    try:
+        server.prepare()
+    except OSError as exc:
+        raise listen_error(exc, host, port) from None
     _announce("https", host, server.bind_addr[1])
     signal.signal(signal.SIGTERM, _raise_stop)
     try:

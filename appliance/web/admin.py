@@ -1,7 +1,10 @@
 """Admin: staff accounts, centre settings (issuer, defaults, validity, retention), printer settings.
 
-Centre settings take effect at once (the issuer is rebuilt with the effective
-configuration); printer and GPIO settings after a restart of the service.
+Centre and printer settings take effect at once: the issuer, the print service (receipts,
+the purge of old print jobs), the printer and the health verdict behind the lights read them
+at the moment of use (:class:`appliance.settings.LiveConfig`). Only the GPIO pins of the
+status lights (configuration file) need a restart; the page says so. "Test print" sends the
+test page to the printer as it is set now and says whether the printer took it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from appliance.web.common import (
     sessions,
     throttle,
 )
-from appliance.web.field_messages import translate_all
+from appliance.messages import render_all as translate_all
 
 log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -33,14 +36,15 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 PRINTER_FORM = ("kind", "host", "port", "path", "paper_width_mm")
 
 
-def _page(errors: dict | None = None, status: int = 200, values: dict | None = None):
+def _page(errors: dict | None = None, status: int = 200, values: dict | None = None,
+          printer_values: dict | None = None):
     d = devices()
     cfg = effective_config()
     centre = {"name": "", "issuer": cfg.device.issuer, "uvci_issuer": cfg.device.uvci_issuer, "country": cfg.device.country,
               "validity_days_v": cfg.issue.validity_days_v, "validity_hours_t": cfg.issue.validity_hours_t,
               "validity_days_r": cfg.issue.validity_days_r, "retention_days": cfg.journal.retention_days,
               "timezone": "Europe/Berlin", **d.settings.centre(), **(values or {})}
-    printer = {k: getattr(cfg.printer, k) for k in PRINTER_FORM}
+    printer = {**{k: getattr(cfg.printer, k) for k in PRINTER_FORM}, **(printer_values or {})}
     vs = valuesets.load()
     return render_template("admin/index.html", users=d.settings.users(), centre=centre, printer=printer,
                            blocked=throttle().waiting(now=now()),
@@ -104,7 +108,6 @@ def centre():
         devices().settings.update_centre(**values)
     except InvalidInput as exc:
         return _page(translate_all(exc.field_errors, lang()), 422, values)
-    devices().apply_settings()
     audit.info("centre settings changed by %s", current_user()["name"])
     flash(_("msg_saved"), "ok")
     return redirect(url_for("admin.index"), code=303)
@@ -115,9 +118,39 @@ def centre():
 def printer():
     values = {k: request.form.get(k, "").strip()[:200] for k in PRINTER_FORM if k in request.form}
     try:
-        devices().settings.update_devices(printer=values)
+        devices().settings.update_devices(printer=values, config=devices().config)
     except InvalidInput as exc:
-        return _page(translate_all(exc.field_errors, lang()), 422)
+        errors = {k.removeprefix("printer."): v for k, v in translate_all(exc.field_errors, lang()).items()}
+        return _page(errors, 422, printer_values=values)
     audit.info("printer settings changed by %s", current_user()["name"])
     flash(_("msg_saved"), "ok")
     return redirect(url_for("admin.index"), code=303)
+
+
+@bp.route("/printer/test", methods=["POST"])
+@admin_required
+def test_print():
+    """Print the test page now; the flash says honestly whether the printer took it."""
+    failure = devices().test_print()
+    section = effective_config().printer
+    audit.info("test print by %s: %s", current_user()["name"], "ok" if failure is None else "failed")
+    if failure is None:
+        flash(_("msg_test_print_ok", target=_printer_target(section)), "ok")
+    elif failure.paper == "out":
+        flash(_("msg_test_print_no_paper", target=_printer_target(section)), "error")
+    elif failure.online is False:
+        flash(_("msg_test_print_unreachable", target=_printer_target(section)), "error")
+    else:
+        flash(_("msg_test_print_failed", target=_printer_target(section)), "error")
+    return redirect(url_for("admin.index"), code=303)
+
+
+def _printer_target(section) -> str:
+    """Where the printer is, in the terms of the settings (no adapter or exception text)."""
+    if section.kind == "network":
+        return f"{section.host}:{section.port}"
+    if section.kind == "usb":
+        return f"USB {section.vendor_id}:{section.product_id}"
+    if section.kind == "file":
+        return section.path or str(effective_config().state_dir / "receipts")
+    return section.path
