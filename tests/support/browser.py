@@ -28,10 +28,11 @@ def chromium(extra_args: Sequence[str] = ()) -> Iterator:
             browser.close()
 
 
-def new_page(browser, base: str, **context_args):
-    """(context, page) at a tablet-sized German viewport; ``page.errors`` collects console errors
-    and uncaught exceptions, ``page.base`` is the server's URL."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="de-DE", **context_args)
+def new_page(browser, base: str, viewport: tuple[int, int] = (1280, 800), **context_args):
+    """(context, page) at a German ``viewport`` (width, height; tablet-sized by default);
+    ``page.errors`` collects console errors and uncaught exceptions, ``page.base`` is the server's URL."""
+    width, height = viewport
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="de-DE", **context_args)
     page = context.new_page()
     page.errors = []
     page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
@@ -40,10 +41,11 @@ def new_page(browser, base: str, **context_args):
     return context, page
 
 
-def sign_in(page, lang: str = "") -> None:
-    """Sign in as the staff account through the login form (``lang="?lang=en"`` for English labels)."""
+def sign_in(page, lang: str = "", account: tuple[str, str] = STAFF) -> None:
+    """Sign in through the login form as ``account`` (name, password; the staff account unless told)
+    (``lang="?lang=en"`` for English labels)."""
     page.goto(page.base + "/login" + lang)
-    page.get_by_label("Benutzername" if not lang else "User name").fill(STAFF[0])
-    page.get_by_label("Passwort" if not lang else "Password").fill(STAFF[1])
+    page.get_by_label("Benutzername" if not lang else "User name").fill(account[0])
+    page.get_by_label("Passwort" if not lang else "Password").fill(account[1])
     page.get_by_role("button", name="Anmelden" if not lang else "Sign in").click()
     page.wait_for_url(page.base + "/")
