@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from appliance.errors import ConfigError
+from appliance.util.timefmt import DEFAULT_TIMEZONE, zone
 
 DEFAULT_CONFIG = "/etc/appliance/appliance.toml"
 DEFAULT_STATE_DIR = "/var/lib/appliance"
@@ -32,6 +33,8 @@ class DeviceSection:
     uvci_issuer: str = "DEMO1"           #: issuer part of the UVCI, ``[A-Z0-9]+``
     #: the test centres staff pick from: "ID=Name; ID=Name" (only the ID is synced to the hub)
     centres: str = "DEMO-TC=Testzentrum Würzburg Marktplatz"
+    #: the centre's time zone (IANA name): times are typed and shown in it; certificates keep UTC
+    timezone: str = DEFAULT_TIMEZONE
 
     def centre_map(self) -> dict[str, str]:
         """``{id: name}`` of :attr:`centres` (checked by :func:`load_config`)."""
@@ -326,6 +329,10 @@ def _validate(cfg: Config) -> None:
                           "comma-separated two-letter country codes, e.g. \"AT,NL\"")
     if len(cfg.device.issuer) > 80:
         raise ConfigError(f"{where}: [device] issuer is longer than 80 characters")
+    try:
+        zone(cfg.device.timezone)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [device] timezone: {exc}") from None
     try:
         parse_centres(cfg.device.centres)
     except ValueError as exc:

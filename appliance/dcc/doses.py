@@ -82,3 +82,18 @@ def options(mp: str) -> list[DoseOption]:
 def find(mp: str, dn: int, sd: int) -> DoseOption | None:
     """The option for ``dn``/``sd`` with product ``mp``, or None if that numbering is not allowed."""
     return next((o for o in options(mp) if (o.dn, o.sd) == (dn, sd)), None)
+
+
+def is_usual(mp: str, dn: int, sd: int) -> bool:
+    """Whether ``dn``/``sd`` is the product's own schedule: its basic series and the boosters after it.
+
+    2-dose products: 1/2, 2/2, then 3/3, 4/4 ...; single-dose products: 1/1, then 2/1, 3/1 ...
+    The other allowed numberings (1/1 after recovery, a 2-dose product as the booster after a
+    single-dose series, or the other way round) are correct but rarer, so the review asks
+    staff to check them (:mod:`appliance.dcc.plausibility`).
+    """
+    if find(mp, dn, sd) is None:
+        return False
+    if mp in SINGLE_DOSE_PRODUCTS:
+        return sd == 1
+    return (dn, sd) in ((1, 2), (2, 2)) or (dn >= 3 and dn == sd)

@@ -11,15 +11,16 @@ documented in the README ("Certificate input") and shown by
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from appliance.dcc import names, payload, valuesets
+from appliance.dcc.dates import parse_birth_date, parse_day, recovery_window, two_digit_year  # noqa: F401 (re-exported)
 from appliance.dcc.model import (DETECTED, EVENT_FIELDS, NAAT, NOT_DETECTED, PERSON_FIELDS, RAT, SECTIONS,
                                  IssueRequest, Person, field_path)
 from appliance.errors import InvalidInput
+from appliance.messages import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
     from appliance.config import DeviceSection  # typing only: the engine takes [device] as an argument
@@ -31,10 +32,6 @@ MAX_TEXT = 80
 PERSON_KEYS, EVENT_KEYS = PERSON_FIELDS, EVENT_FIELDS
 TEST_TYPES = {"pcr": NAAT, "naat": NAAT, "rapid": RAT, "rat": RAT}
 RESULTS = {"not_detected": NOT_DETECTED, "negative": NOT_DETECTED, "detected": DETECTED, "positive": DETECTED}
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DOB = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
-
-
 class _Collector:
     """Collects field errors; each helper returns the typed value or None."""
 
@@ -51,17 +48,17 @@ class _Collector:
             value = default
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.fail(path, "is required")
+                self.fail(path, Msg("input.required"))
             return None
         if not isinstance(value, str):
-            self.fail(path, "must be text")
+            self.fail(path, Msg("input.not_text"))
             return None
         value = " ".join(unicodedata.normalize("NFC", value).split())
-        if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
-            self.fail(path, "contains control or unassigned characters; type it again")
+        if names.has_unsafe_characters(value):
+            self.fail(path, Msg("input.control_chars"))
             return None
         if len(value) > MAX_TEXT:
-            self.fail(path, f"is longer than {MAX_TEXT} characters")
+            self.fail(path, Msg("input.too_long", n=MAX_TEXT))
             return None
         return value
 
@@ -69,24 +66,21 @@ class _Collector:
         value = raw.get(key)
         if value is None or value == "":
             if required:
-                self.fail(path, "is required (YYYY-MM-DD)")
+                self.fail(path, Msg("date.required"))
             return None
-        if isinstance(value, str) and _DATE.fullmatch(value.strip()):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-        self.fail(path, "must be a real date written YYYY-MM-DD, e.g. 2026-11-27")
-        return None
+        day = parse_day(value)
+        if day is None:
+            self.fail(path, Msg("date.invalid", example=date(2026, 11, 27)))
+        return day
 
     def count(self, raw: Mapping, key: str, path: str) -> int | None:
         value = raw.get(key)
         if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 2:
             value = int(value.strip())
         if value is None:
-            self.fail(path, "is required (a whole number from 1)")
+            self.fail(path, Msg("count.required"))
         elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
-            self.fail(path, "must be a whole number from 1 to 99")
+            self.fail(path, Msg("count.range", low=1, high=99))
         else:
             return value
         return None
@@ -98,10 +92,10 @@ class _Collector:
             value = str(value)
         if value is None or value == "":
             if required:
-                self.fail(path, f"is required; {hint}")
+                self.fail(path, Msg("code.required", hint=hint))
             return None
         if not isinstance(value, str):
-            self.fail(path, f"must be text; {hint}")
+            self.fail(path, Msg("code.not_text", hint=hint))
             return None
         value = value.strip()
         if aliases and value.lower() in aliases:
@@ -110,10 +104,10 @@ class _Collector:
         if vs.is_active(valueset, value):
             return value
         if vs.is_valid(valueset, value):
-            self.fail(path, f"is a deprecated code that may no longer be issued; {hint}")
+            self.fail(path, Msg("code.deprecated", hint=hint))
         else:
-            self.fail(path, f"is in no installed RAT device list (test-manf of {vs.dates.get(valueset, '?')}); {hint}"
-                      if valueset == "test-manf" else f"is not allowed; {hint}")
+            self.fail(path, Msg("code.not_in_rat_list", date=vs.dates.get(valueset, "?"), hint=hint)
+                      if valueset == "test-manf" else Msg("code.not_allowed", hint=hint))
         return None
 
 
@@ -125,7 +119,7 @@ def _names(c: _Collector, data: Mapping) -> tuple[str | None, str | None, str | 
         std_raw = data.get(std_key)
         std: str | None = None
         if name is not None and (any(ch.isdigit() for ch in name) or not any(ch.isalpha() for ch in name)):
-            c.fail(key, "must contain letters only (no digits); check the name")
+            c.fail(key, Msg("name.letters_only"))
             name = None
         if std_raw not in (None, ""):
             try:
@@ -144,40 +138,34 @@ def _names(c: _Collector, data: Mapping) -> tuple[str | None, str | None, str | 
 def _dob(c: _Collector, data: Mapping) -> str | None:
     value = data.get("date_of_birth")
     if value is None or value == "":
-        c.fail("date_of_birth", "is required (YYYY-MM-DD, or YYYY-MM or YYYY if not fully known)")
+        c.fail("date_of_birth", Msg("dob.required"))
         return None
-    if isinstance(value, str) and _DOB.fullmatch(value.strip()):
-        value = value.strip()
-        parts = [int(x) for x in value.split("-")]
-        try:
-            date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
-            return value
-        except ValueError:
-            pass
-    c.fail("date_of_birth", "must be a real date written YYYY-MM-DD, YYYY-MM or YYYY")
-    return None
+    dob = parse_birth_date(value)
+    if dob is None:
+        c.fail("date_of_birth", Msg("dob.year_digits") if two_digit_year(value) else Msg("dob.invalid"))
+    return dob
 
 
 def _sample_time(c: _Collector, raw: Mapping, path: str) -> datetime | None:
     value = raw.get("sample_time")
-    hint = "ISO 8601 with time zone, e.g. 2026-11-28T09:30:00+01:00"
+    hint = Msg("hint.sample_time")
     if value is None or value == "":
-        c.fail(path, f"is required ({hint})")
+        c.fail(path, Msg("time.required", hint=hint))
         return None
     try:
         moment = datetime.fromisoformat(value.strip()) if isinstance(value, str) and "T" in value.upper() else None
     except ValueError:
         moment = None
     if moment is None:
-        c.fail(path, f"must be a date and time, {hint}")
+        c.fail(path, Msg("time.invalid", hint=hint))
         return None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        c.fail(path, f"needs a time zone offset, {hint}")
+        c.fail(path, Msg("time.no_zone", hint=hint))
         return None
     try:
         return moment.astimezone(timezone.utc).replace(microsecond=0)
     except (OverflowError, ValueError):  # e.g. 0001-01-01T00:30+01:00 has no UTC time
-        c.fail(path, f"is not a possible date and time, {hint}")
+        c.fail(path, Msg("time.impossible", hint=hint))
         return None
 
 
@@ -191,8 +179,7 @@ def _centre(c: _Collector, raw: Mapping, path: str, device: "DeviceSection") -> 
         return centres[value]
     if value in centres.values():
         return value
-    c.fail(path, ("pick one of this device's test centres: " + ", ".join(centres)) if centres else
-           "this device has no test centres configured ([device] centres); leave it empty")
+    c.fail(path, Msg("centre.pick", ids=", ".join(centres)) if centres else Msg("centre.none"))
     return None
 
 
@@ -201,19 +188,19 @@ def _event(c: _Collector, kind: str, raw: Mapping, device: "DeviceSection") -> d
     event: dict[str, Any] = {}
     if kind == "v":
         event["product"] = c.code(raw, "product", p("product"), "vaccine-medicinal-product",
-                                  "give the product's EU number, e.g. EU/1/20/1528 (Comirnaty)")
+                                  Msg("hint.product"))
         event["dose_number"] = c.count(raw, "dose_number", p("dose_number"))
         event["total_doses"] = c.count(raw, "total_doses", p("total_doses"))
         event["date"] = c.day(raw, "date", p("date"))
     elif kind == "t":
         event["test_type"] = c.code(raw, "test_type", p("test_type"), "test-type",
-                                    "use pcr, rapid, LP6464-4 or LP217198-3", aliases=TEST_TYPES)
+                                    Msg("hint.test_type"), aliases=TEST_TYPES)
         event["test_name"] = c.text(raw, "test_name", p("test_name"), required=False)
         event["test_device"] = c.code(raw, "test_device", p("test_device"), "test-manf",
-                                      "give the device id from the EU rapid test list, e.g. 1232", required=False)
+                                      Msg("hint.test_device"), required=False)
         event["sample_time"] = _sample_time(c, raw, p("sample_time"))
         event["result"] = c.code(raw, "result", p("result"), "test-result",
-                                 "use negative (not_detected) or its code 260415000", aliases=RESULTS)
+                                 Msg("hint.result"), aliases=RESULTS)
         event["centre"] = _centre(c, raw, p("centre"), device)
     else:
         event["first_positive"] = c.day(raw, "first_positive", p("first_positive"))
@@ -221,7 +208,7 @@ def _event(c: _Collector, kind: str, raw: Mapping, device: "DeviceSection") -> d
         event["valid_until"] = c.day(raw, "valid_until", p("valid_until"))
     country = raw.get("country") or device.country
     event["country"] = c.code({"country": country.upper() if isinstance(country, str) else country}, "country",
-                              p("country"), "country-2-codes", "give a two-letter country code, e.g. DE")
+                              p("country"), "country-2-codes", Msg("hint.country"))
     event["issuer"] = c.text(raw, "issuer", p("issuer"), required=True, default=device.issuer)
     return event
 
@@ -230,25 +217,24 @@ def _structure(c: _Collector, data: Any, kind: str) -> Mapping | None:
     """The type section, after checking the top-level shape; None if unusable."""
     section = SECTIONS[kind]
     if not isinstance(data, Mapping):
-        c.fail("input", f"must be a JSON object with the person's fields and a '{section}' section")
+        c.fail("input", Msg("input.not_object", section=section))
         return None
     unknown = sorted(str(k)[:40] for k in data if k not in PERSON_KEYS and k != section)
     others = [k for k in unknown if k in SECTIONS.values()]
     if others:
-        c.fail("input", f"has a '{others[0]}' section but the certificate type is {section}; "
-                        f"put the event data under '{section}'")
+        c.fail("input", Msg("input.wrong_section", other=others[0], section=section))
     elif unknown:
-        c.fail("input", f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(PERSON_KEYS)}, {section}")
+        c.fail("input", Msg("input.unknown_fields", fields=", ".join(unknown), allowed=", ".join([*PERSON_KEYS, section])))
     raw = data.get(section)
     if raw is None:
-        c.fail("input", f"the '{section}' section is missing")
+        c.fail("input", Msg("input.section_missing", section=section))
         return None
     if not isinstance(raw, Mapping):
-        c.fail(section, "must be an object with the event fields")
+        c.fail(section, Msg("input.section_not_object"))
         return None
     extra = sorted(str(k)[:40] for k in raw if k not in EVENT_KEYS[kind])
     if extra:
-        c.fail(section, f"unknown field(s) {', '.join(extra)}; allowed: {', '.join(EVENT_KEYS[kind])}")
+        c.fail(section, Msg("input.unknown_fields", fields=", ".join(extra), allowed=", ".join(EVENT_KEYS[kind])))
     return raw
 
 
@@ -261,7 +247,7 @@ def parse_input(data: Mapping, *, type: str, device: "DeviceSection", now: datet
     with every problem found, keyed by input path.
     """
     if type not in SECTIONS:
-        raise InvalidInput({"type": "must be v (vaccination), t (test) or r (recovery)"})
+        raise InvalidInput({"type": Msg("type.invalid")})
     c = _Collector(valuesets)
     raw = _structure(c, data, type)
     if raw is None:

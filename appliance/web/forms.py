@@ -11,9 +11,10 @@ import logging
 
 from flask import render_template
 
-from appliance.dcc import doses, verify
+from appliance.dcc import doses, payload, verify
 from appliance.reference import installed
 from appliance.errors import ApplianceError
+from appliance.web import readback
 from appliance.web.common import devices, lang, message_for
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ def decode_record(record) -> dict | None:
 
 def centre_timezone() -> str:
     """The centre's time zone (the tablet's times are typed and shown in it)."""
-    return devices().settings.centre().get("timezone", "Europe/Berlin")
+    d = devices()
+    return d.settings.centre().get("timezone") or d.config.device.timezone   # the admin's setting, else [device]
 
 
 def dose_choices(product: str) -> list[tuple[str, str]]:
@@ -75,6 +77,9 @@ def _choices(type_: str) -> dict:
 def render_form(type_: str, values: dict, errors: dict | None = None, status: int = 200, problem: str | None = None):
     """The form for a certificate of ``type_`` filled with ``values``: ``(html, status)``."""
     ready = [] if problem else readiness(type_)
+    wrong = readback.wrong_fields(type_, errors or {})
     return render_template("issue/form.html", type_=type_, v=values, errors=errors or {}, choices=_choices(type_),
+                           wrong=wrong, focus=wrong[0][0] if wrong else None,
+                           recovery_days=(payload.RECOVERY_VALID_FROM_DAYS, payload.RECOVERY_MAX_DAYS),
                            doses=dose_choices(values.get("product", "")) if type_ == "v" else [],
                            problem=problem, readiness=ready, corrects=values.get("corrects", "")), status

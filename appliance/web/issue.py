@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -26,10 +25,12 @@ from flask import (
 
 from appliance.dcc import form as form_mod
 from appliance.dcc import model, payload
-from appliance.errors import ApplianceError, InvalidInput
+from appliance.errors import ApplianceError, IdempotencyConflict, InvalidInput
 from appliance.reference import installed
+from appliance.util import timefmt
 from appliance.web import acceptance as acceptance_view
-from appliance.web import readback
+from appliance.web import readback, record_state
+from appliance.web import review as review_state
 from appliance.web.common import (
     _,
     audit,
@@ -57,9 +58,17 @@ def _defaults(type_: str) -> dict:
     values = {"country": cfg.device.country, "issuer": cfg.device.issuer,
               "product": centre.get("default_product", ""), "test_type": centre.get("default_test_type", ""),
               "test_device": centre.get("default_test_device", ""), "centre": next(iter(cfg.device.centre_map()), ""),
-              "date": now().date().isoformat(), "result": model.NOT_DETECTED}
+              "date": now().date().isoformat(), "result": model.NOT_DETECTED,
+              "sample_time": timefmt.to_local_input(now(), centre_timezone()),   # now, local; editable
+              "draft": secrets.token_urlsafe(18)}   # the review's idempotency token (see review.py)
     values.update(session.get("sticky", {}))
     return values
+
+
+@bp.app_context_processor
+def _printer_banner() -> dict:
+    """``partials/printer_banner.html`` calls this (lazily: only the pages that include it)."""
+    return {"printer_problem": record_state.printer_problem}
 
 
 @bp.route("/")
@@ -97,7 +106,10 @@ def _submitted(type_: str) -> dict:
     corrects = request.form.get("corrects", "")[:80]
     if corrects and current_user()["role"] == "admin":
         values["corrects"] = corrects
-    return values
+    draft = request.form.get("draft", "")
+    if _TOKEN.match(draft):
+        values["draft"] = draft
+    return readback.complete(type_, values)   # PCR: no device; recovery: dates from the first positive test
 
 
 def _parse(type_: str, values: dict):
@@ -119,31 +131,54 @@ def _preview_dcc(req) -> dict:
 @login_required
 def review(type_: str):
     values = _submitted(type_)
+    token = values.get("draft") or secrets.token_urlsafe(18)
+    done = _issued_for(token)
+    if done is not None:          # the review of an issued form, sent again (Back + resubmit)
+        flash(_("msg_already_issued"), "warn")
+        return redirect(url_for("issue.result", uvci=done.uvci), code=303)
     try:
         req = _parse(type_, values)
         dcc = _preview_dcc(req)
     except InvalidInput as exc:
         return render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
-    return render_template("issue/review.html", type_=type_, v=values, rows=readback.readback(dcc, lang()),
-                           token=secrets.token_urlsafe(18), duplicates=_duplicates(dcc),
-                           corrects=values.get("corrects", ""))
+    review_state.drafts().put(current_user()["name"], token, type_, values)
+    return _render_review(type_, values, req, dcc, token)
 
 
-def _duplicates(dcc: dict) -> list[dict]:
-    """Certificates of the same person for the same event within the retention window."""
-    cfg = effective_config()
-    since = now() - timedelta(days=cfg.journal.retention_days)
-    who = model.person_values(dcc)
-    person = {"family_name_std": who["family_name_standardised"], "given_name_std": who["given_name_standardised"],
-              "date_of_birth": who["date_of_birth"]}
-    out = []
-    for record in devices().journal.same_person(person, since=since, limit=50):
-        if record.revoked or not record.personal:
-            continue
-        old = decode_record(record)
-        if old and readback.same_event(old, dcc):
-            out.append({"uvci": record.uvci, "when": record.issued_at.strftime("%Y-%m-%d %H:%M")})
-    return out
+@bp.route(f"/issue/{_TYPE}/drafts/<token>/review")   # ends in /review, like the POST it replaces
+@login_required
+def review_again(type_: str, token: str):
+    """The review page by its own URL (the history entry app.js puts in place of the POST)."""
+    done = _issued_for(token) if _TOKEN.match(token) else None
+    if done is not None:          # Back after issuing: the certificate, not a second review
+        flash(_("msg_already_issued"), "warn")
+        return redirect(url_for("issue.result", uvci=done.uvci), code=303)
+    draft = review_state.drafts().get(current_user()["name"], token) if _TOKEN.match(token) else None
+    if draft is None or draft[0] != type_:
+        flash(_("msg_review_expired"), "warn")
+        return redirect(url_for("issue.start", type_=type_), code=303)
+    values = draft[1]
+    try:
+        req = _parse(type_, values)
+        dcc = _preview_dcc(req)
+    except InvalidInput as exc:
+        return render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
+    return _render_review(type_, values, req, dcc, token)
+
+
+def _issued_for(token: str):
+    """The certificate already issued for this user's review token, or None."""
+    return devices().journal.by_idempotency_key(f"{current_user()['name']}:{token}")
+
+
+def _render_review(type_: str, values: dict, req, dcc: dict, token: str, *, status: int = 200,
+                   problem: str | None = None, checks=None):
+    tz = centre_timezone()
+    checks = checks or review_state.check(req, dcc, tz)
+    return render_template("issue/review.html", type_=type_, v=values, rows=readback.readback(dcc, lang(), tz),
+                           token=token, duplicates=[checks.duplicate] if checks.duplicate else [],
+                           warnings=checks.warnings, ack=checks.ack, problem=problem,
+                           corrects=values.get("corrects", "")), status
 
 
 @bp.route(f"/issue/{_TYPE}/confirm", methods=["POST"])
@@ -158,27 +193,33 @@ def confirm(type_: str):
     user = current_user()["name"]
     try:
         req = _parse(type_, values)
-        issued = devices().issuer.issue(req, operator=user, idempotency_key=f"{user}:{token}")
+        if _issued_for(token) is None:       # a replay returns the certificate; a new one needs the ticks
+            dcc = _preview_dcc(req)
+            checks = review_state.check(req, dcc, centre_timezone())
+            if not review_state.acknowledged(checks, request.form.get("acknowledge", "")):
+                log.info("issuing refused: review warnings not acknowledged")
+                return _render_review(type_, values, req, dcc, token, status=422, checks=checks,
+                                      problem=_("msg_acknowledge_warnings"))
+        if values.get("corrects"):   # the new certificate and the old one's revocation: one commit
+            issued = devices().issuer.correct(values["corrects"], req, operator=user, idempotency_key=f"{user}:{token}")
+        else:
+            issued = devices().issuer.issue(req, operator=user, idempotency_key=f"{user}:{token}")
     except InvalidInput as exc:
         return render_form(type_, values, readback.errors_by_field(exc.field_errors, lang()), 422)
+    except IdempotencyConflict:   # the token of a review of other data: not that certificate, and no new one
+        log.warning("issuing refused: the review token was already used with other data")
+        return render_form(type_, values, {}, 409, problem=_("msg_token_conflict"))
     except ApplianceError as exc:
         log.warning("issuing failed: %s", type(exc).__name__)
         return render_form(type_, values, {}, 503, problem=message_for(exc))
     session["sticky"] = {k: values[k] for k in model.CENTRE_FIELDS if values.get(k)}
-    if values.get("corrects") and not issued.replayed:
-        _revoke_corrected(values["corrects"], issued.uvci, user)
+    review_state.drafts().forget(user, token)
+    if values.get("corrects"):
+        flash(_("msg_corrected"), "ok")
     if not issued.replayed:
         acceptance_view.note_own_failure(issued, user)  # journals a rules_warning if its own country's rules fail
     audit.info("issued %s type %s by %s%s", uvci_tag(issued.uvci), type_, user, " (replayed)" if issued.replayed else "")
     return redirect(url_for("issue.result", uvci=issued.uvci), code=303)
-
-
-def _revoke_corrected(old: str, new: str, user: str) -> None:
-    try:
-        devices().issuer.revoke(old, operator=user, reason="corrected", note=f"replaced by {new}")
-        flash(_("msg_corrected"), "ok")
-    except ApplianceError as exc:
-        flash(message_for(exc), "error")
 
 
 @bp.route("/result/<path:uvci>")
@@ -189,5 +230,6 @@ def result(uvci: str):
         abort(404)
     dcc = decode_record(record)
     return render_template("issue/result.html", record=record, dcc=dcc,
-                           rows=readback.readback(dcc, lang()) if dcc else [],
-                           type_=record.type, acceptance=acceptance_view.view(record, dcc))
+                           rows=readback.readback(dcc, lang(), centre_timezone()) if dcc else [],
+                           type_=record.type, acceptance=acceptance_view.view(record, dcc),
+                           revocation=record_state.revocation(record), test_dsc=record_state.signed_by_test_dsc(record))

@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from appliance.dcc import doses, model, valuesets
-from appliance.dcc.model import PERSON_FIELDS, SECTIONS
+from appliance.dcc import form as form_mod
+from appliance.dcc.model import NAAT, PERSON_FIELDS, SECTIONS
 from appliance.errors import ApplianceError
-from appliance.web import field_messages
+from appliance.util import timefmt
+from appliance import messages
 from appliance.web.i18n import translate
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,27 @@ MAX_FIELD = 200
 
 def form_fields(type_: str) -> tuple[str, ...]:
     return PERSON_FIELDS + EVENT_FIELDS[type_]
+
+
+def complete(type_: str, values: Mapping[str, str]) -> dict:
+    """The submitted form values with what the case implies: a PCR/NAAT test names no device
+    (a default device left in the hidden field is dropped), and an empty recovery valid-from /
+    valid-until is the widest the rules allow from the first positive test (``DD.MM.YYYY``)."""
+    out = dict(values)
+    if type_ == "t" and form_mod.TEST_TYPES.get(str(out.get("test_type", "")).strip().lower(),
+                                                str(out.get("test_type", "")).strip()) == NAAT:
+        out["test_device"] = ""
+    if type_ == "r":
+        first = form_mod.parse_day(out.get("first_positive", ""))
+        if first is not None:
+            try:
+                window = form_mod.recovery_window(first)
+            except OverflowError:          # 9999-12-31: the form names the field
+                window = None
+            for key, day in zip(("valid_from", "valid_until"), window or ()):
+                if not str(out.get(key, "")).strip():
+                    out[key] = day.strftime("%d.%m.%Y")
+    return out
 
 
 def to_input(type_: str, form: Mapping[str, str], *, tz: str) -> dict:
@@ -91,6 +114,14 @@ def _iso_to_local(iso: str, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M")
 
 
+def _local(iso, tz: str | None) -> str:
+    """A DCC timestamp in ``tz`` with its offset (as it is without ``tz`` or if unreadable)."""
+    try:
+        return timefmt.fmt_local(datetime.fromisoformat(str(iso)), tz) if tz else str(iso)
+    except ValueError:
+        return str(iso)
+
+
 def field_for(path: str) -> str:
     """An input path from :class:`InvalidInput` (``vaccination.total_doses``) -> the form field (``dose``)."""
     head, _, rest = path.partition(".")
@@ -100,12 +131,23 @@ def field_for(path: str) -> str:
     return head if head in PERSON_FIELDS else "_form"
 
 
+#: form field -> its label key, where they differ
+LABEL_KEYS = {"date": "date_vaccination"}
+
+
+def wrong_fields(type_: str, errors: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(field, label key) of the fields with an error, in the form's order: the banner names them
+    and the first one gets the focus."""
+    order = (*PERSON_FIELDS, *EVENT_FIELDS.get(type_, ()))
+    return [(f, LABEL_KEYS.get(f, f)) for f in order if f in errors]
+
+
 def errors_by_field(field_errors: Mapping[str, str], lang: str) -> dict[str, str]:
     """Form field -> its message(s) in ``lang`` (several input paths of one field joined by "; ")."""
     out: dict[str, str] = {}
     for path, raw in field_errors.items():
         field = field_for(path)
-        message = field_messages.translate(str(raw), lang)
+        message = messages.render(raw, lang)
         out[field] = f"{out[field]}; {message}" if field in out else str(message)
     return out
 
@@ -133,8 +175,9 @@ def _dose(e: dict, lang: str) -> str:
 PERSON_ROWS = ("family_name", "given_name", "family_name_standardised", "given_name_standardised", "date_of_birth")
 
 
-def readback(dcc: dict, lang: str) -> list[tuple[str, str]]:
-    """(label, value) rows for the review and result screens."""
+def readback(dcc: dict, lang: str, tz: str | None = None) -> list[tuple[str, str]]:
+    """(label, value) rows for the review and result screens (with ``tz``, the sample time in
+    that time zone with its offset; the certificate keeps UTC)."""
     t = lambda key: translate(key, lang)
     vs = lambda name, code: _vs(name, code, lang)
     person = model.person_values(dcc)
@@ -153,7 +196,7 @@ def readback(dcc: dict, lang: str) -> list[tuple[str, str]]:
             rows.append((t("test_name"), e["test_name"]))
         if e["test_device"]:
             rows.append((t("test_device"), vs("test-manf", e["test_device"])))
-        rows += [(t("sample_time"), e["sample_time"]), (t("result"), vs("test-result", e["result"])),
+        rows += [(t("sample_time"), _local(e["sample_time"], tz)), (t("result"), vs("test-result", e["result"])),
                  (t("centre"), e["centre"])]
     else:
         rows += [(t(f), e[f]) for f in ("first_positive", "valid_from", "valid_until")]

@@ -135,7 +135,7 @@ BAD_FIELDS = [
     ("v", lambda d: d.update(given_name="Ξένια"), "given_name_standardised"),
     ("v", lambda d: d.update(family_name_standardised="MÜLLER"), "family_name_standardised"),
     ("v", lambda d: d.pop("date_of_birth"), "date_of_birth"),
-    ("v", lambda d: d.update(date_of_birth="12.08.1964"), "date_of_birth"),
+    ("v", lambda d: d.update(date_of_birth="12/08/1964"), "date_of_birth"),
     ("v", lambda d: d.update(date_of_birth="1964-02-30"), "date_of_birth"),
     ("v", lambda d: d.update(date_of_birth="1964-13"), "date_of_birth"),
     ("v", lambda d: d.update(date_of_birth="1899-12-31"), "date_of_birth"),
@@ -149,7 +149,7 @@ BAD_FIELDS = [
     ("v", lambda d: d["vaccination"].update(total_doses=2.5), "vaccination.total_doses"),
     ("v", lambda d: d["vaccination"].pop("total_doses"), "vaccination.total_doses"),
     ("v", lambda d: d["vaccination"].update(dose_number=3, total_doses=2), "vaccination.dose_number"),
-    ("v", lambda d: d["vaccination"].update(date="20.11.2026"), "vaccination.date"),
+    ("v", lambda d: d["vaccination"].update(date="20/11/2026"), "vaccination.date"),
     ("v", lambda d: d["vaccination"].update(date="2026-11-31"), "vaccination.date"),
     ("v", lambda d: d["vaccination"].update(date="2026-11-30"), "vaccination.date"),  # future
     ("v", lambda d: d["vaccination"].update(date="2020-11-30"), "vaccination.date"),  # before any vaccine

@@ -4,6 +4,8 @@
 // 2. The live preview of the standardised names and the dose assistant's options.
 // 3. Camera scanning on the verify page: the browser's BarcodeDetector, else the vendored jsQR.
 // 4. The Issue button disables itself after the first tap (the server is idempotent anyway).
+// 5. Forms that fit the case: the RAT device only for rapid tests; recovery dates from the first
+//    positive test; the review page's own URL in place of its POST (no "Confirm Form Resubmission").
 "use strict";
 
 (function () {
@@ -62,6 +64,60 @@
     });
   }
 
+  // the RAT device field only for rapid tests (disabled, so not sent, for PCR; the server ignores it too)
+  document.querySelectorAll("[data-show-for]").forEach((wrap) => {
+    const type = document.getElementById("test_type");
+    if (!type) return;
+    const input = wrap.querySelector("select, input");
+    const sync = () => {
+      const on = type.value === wrap.dataset.showFor;
+      wrap.hidden = !on;
+      if (input) input.disabled = !on;
+    };
+    type.addEventListener("change", sync);
+    sync();
+  });
+
+  // recovery: valid from / until follow the first positive test until staff edit them
+  const windowBox = document.querySelector("[data-from-days]");
+  const first = document.getElementById("first_positive");
+  if (windowBox && first) {
+    const parseDay = (text) => {                        // DD.MM.YYYY, DDMMYYYY or YYYY-MM-DD -> Date (UTC)
+      let m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim()), y, mo, d;
+      if (m) { [y, mo, d] = [m[1], m[2], m[3]]; } else {
+        m = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(text.trim()) || /^(\d{2})(\d{2})(\d{4})$/.exec(text.trim());
+        if (!m) return null;
+        [d, mo, y] = [m[1], m[2], m[3]];
+      }
+      const t = new Date(Date.UTC(+y, +mo - 1, +d));
+      return t.getUTCFullYear() === +y && t.getUTCMonth() === +mo - 1 && t.getUTCDate() === +d ? t : null;
+    };
+    const fmt = (t) => [t.getUTCDate(), t.getUTCMonth() + 1].map((n) => String(n).padStart(2, "0")).join(".")
+      + "." + t.getUTCFullYear();
+    const fields = [["valid_from", +windowBox.dataset.fromDays], ["valid_until", +windowBox.dataset.untilDays]];
+    const made = {};                                     // what this script filled in last
+    const fill = () => {
+      const day = parseDay(first.value);
+      if (!day) return;
+      fields.forEach(([id, days]) => {
+        const el = document.getElementById(id);
+        if (!el || (el.value && el.value !== made[id])) return;   // typed by staff: keep it
+        el.value = made[id] = fmt(new Date(day.getTime() + days * 86400000));
+      });
+    };
+    first.addEventListener("input", fill);
+    first.addEventListener("change", fill);
+  }
+
+  // the review page: when it is left through its form, its history entry becomes its own GET URL,
+  // so Back after issuing leads to the certificate instead of "Confirm Form Resubmission" and a
+  // second review (until then the address stays the one the review was posted to)
+  const review = document.querySelector("[data-review-url]");
+  const reviewForm = document.querySelector("form[action$='/confirm']");
+  if (review && reviewForm && window.history && history.replaceState) {
+    reviewForm.addEventListener("submit", () => history.replaceState(null, "", review.dataset.reviewUrl));
+  }
+
   // Issue once: a double tap sends one request
   document.querySelectorAll("button[data-once]").forEach((b) => {
     b.form.addEventListener("submit", (ev) => {
@@ -100,17 +156,30 @@
     };
   }
 
+  function cameraProblem(key) {                           // the page's translated text for a camera failure
+    const box = document.getElementById("camera-problem");
+    if (!box) return;
+    box.textContent = box.dataset[key] || box.dataset.failed || "";
+    box.hidden = false;
+  }
+
   function setUpScan() {
     const scan = document.getElementById("scan");
     const video = document.getElementById("camera");
     const field = document.getElementById("hc1");
-    if (!scan || !video || !field || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    if (!scan || !video || !field) return;
     const hasDetector = "BarcodeDetector" in window;
     if (!hasDetector && typeof window.jsQR !== "function") return;
     scan.hidden = false;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {   // e.g. plain HTTP: no camera API
+      scan.addEventListener("click", () => cameraProblem("unavailable"));
+      return;
+    }
     scan.addEventListener("click", async () => {
       if (scan.disabled) return;
       scan.disabled = true;
+      const box = document.getElementById("camera-problem");
+      if (box) box.hidden = true;
       let stream = null;
       const stop = () => { if (stream) stream.getTracks().forEach((t) => t.stop()); stream = null; video.hidden = true; };
       try {
@@ -133,7 +202,12 @@
           if (detector) requestAnimationFrame(tick); else setTimeout(tick, 150);
         };
         tick();
-      } catch (e) { stop(); scan.disabled = false; }
+      } catch (e) {
+        stop(); scan.disabled = false;
+        const name = e && e.name;
+        cameraProblem(name === "NotAllowedError" || name === "SecurityError" ? "denied"
+          : name === "NotFoundError" || name === "OverconstrainedError" ? "missing" : "failed");
+      }
     });
   }
   // after every deferred script has run: the verify page's jsQR.js comes after this file
