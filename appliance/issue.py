@@ -100,6 +100,18 @@ def request_hash(req) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class _GroupSigner:
+    """The signer with its DSC read once, for one group commit. If an ``import-dsc`` switches the
+    key meanwhile, the self-check of the next certificate fails against the pinned DSC and the
+    group commits nothing (the batch run then stops with that error; running it again resumes)."""
+
+    def __init__(self, signer: Signer):
+        self._signer, self.certificate, self.kid = signer, signer.certificate, signer.kid
+
+    def sign(self, to_be_signed: bytes) -> bytes:
+        return self._signer.sign(to_be_signed)
+
+
 class Issuer(Revoking):
     """Issues, corrects, revokes (:class:`~appliance.journal.revocations.Revoking`) and confirms the
     clock, journaling each step."""
@@ -267,16 +279,18 @@ class Issuer(Revoking):
         """
         return self._make_numbered(req, now, self._journal.peek_sequence("uvci"))
 
-    def _make_numbered(self, req, now: datetime, seq: int) -> tuple[Issued, bytes, int]:
-        """:meth:`_make` with UVCI number ``seq`` (the group issuer numbers a whole group)."""
+    def _make_numbered(self, req, now: datetime, seq: int, vs=None, signer=None) -> tuple[Issued, bytes, int]:
+        """:meth:`_make` with UVCI number ``seq`` (the group issuer numbers a whole group, and
+        reads the installed value sets ``vs`` and the DSC of ``signer`` once per group)."""
         device, cfg = self._config.device, self._config.issue
-        dcc, cert_id = self._build(req, seq, now)   # bad input fails here, before anything is written
+        signer = signer if signer is not None else self._signer
+        dcc, cert_id = self._build(req, seq, now, vs)   # bad input fails here, before anything is written
         checked = schema.canonical_json(schema.as_json(dcc))  # what the schema pass just accepted
         exp = payload.expiry(req, iat=now, issue=cfg)
-        signed = sign.sign_dcc(dcc, self._signer, issuer_country=device.country, iat=now, exp=exp)
+        signed = sign.sign_dcc(dcc, signer, issuer_country=device.country, iat=now, exp=exp)
         hc1 = encode.to_hc1(signed.cose)
         # the full verifier; its schema pass is skipped only if the decoded payload is exactly `checked`
-        result = verify.verify(hc1, dscs=[self._signer.certificate], at=now, prevalidated=checked)
+        result = verify.verify(hc1, dscs=[signer.certificate], at=now, prevalidated=checked)
         if not result.valid:  # name the failed checks only: the verifier's details may quote personal data
             failed = ", ".join(name for name, ok in result.checks.items() if ok is not True)
             raise SigningError(f"self-verification of the new certificate failed (checks: {failed}); "
@@ -285,11 +299,12 @@ class Issuer(Revoking):
                       issued_at=datetime.fromtimestamp(signed.iat, timezone.utc),
                       expires_at=datetime.fromtimestamp(signed.exp, timezone.utc), dcc=dcc), signed.signature, seq
 
-    def _build(self, req, seq: int, now: datetime) -> tuple[dict, str]:
+    def _build(self, req, seq: int, now: datetime, vs=None) -> tuple[dict, str]:
         device = self._config.device
         cert_id = uvci_mod.make_uvci(country=device.country, issuer=device.uvci_issuer,
                                      opaque=uvci_mod.opaque_for(device.id, seq))
-        vs = installed.current_valuesets(self._config.state_dir)  # the installed reference data's value sets
+        if vs is None:
+            vs = installed.current_valuesets(self._config.state_dir)  # the installed reference data's value sets
         dcc = payload.build_dcc(req, uvci=cert_id, schema_version=self._config.issue.schema_version, vs=vs)
         payload.validate_dcc(dcc, now=now, vs=vs)
         return dcc, cert_id
@@ -428,9 +443,11 @@ class Issuer(Revoking):
         out: dict[str, object] = {}
         made: list[tuple[str, Issued, bytes, int]] = []
         seq = self._journal.peek_sequence("uvci")
+        vs = installed.current_valuesets(self._config.state_dir)  # once per group, as one commit
+        signer = _GroupSigner(self._signer)
         for key, req in todo:
             try:
-                issued, signature, number = self._make_numbered(req, now, seq)
+                issued, signature, number = self._make_numbered(req, now, seq, vs, signer)
             except InvalidInput as exc:
                 out[key] = exc
                 continue

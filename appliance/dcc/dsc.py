@@ -30,8 +30,10 @@ WARN_DAYS = 30
 EKU_OID = "2.5.29.37"
 
 
+@functools.lru_cache(maxsize=256)
 def kid_of(cert: x509.Certificate) -> bytes:
-    """The COSE kid: the first 8 bytes of SHA-256 over the certificate's DER."""
+    """The COSE kid: the first 8 bytes of SHA-256 over the certificate's DER (cached: the
+    issuer's self-check asks it of the same DSC for every certificate)."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()[:8]
 
 

@@ -186,6 +186,15 @@ def fits(name: str | None, standardised: str | None, other: str | None = None) -
     Not checkable (``None``): an empty name or standardised name, and a name with letters of
     another script or digits, where only staff know the right form.
     """
+    if not isinstance(name, str) or not isinstance(standardised, str):
+        return None   # a hostile payload's list or number: not a name (the schema check fails it)
+    return _fits(name, standardised, other if isinstance(other, str) else None)
+
+
+@functools.lru_cache(maxsize=2048)
+def _fits(name: str, standardised: str, other: str | None) -> bool | None:
+    """:func:`fits` for strings (cached: the issuer checks a name when it builds the payload and
+    again in its self-check)."""
     if not name or not standardised or not isinstance(name, str) or not isinstance(standardised, str):
         return None
     try:
