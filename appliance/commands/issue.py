@@ -111,8 +111,10 @@ def run(args) -> int:
             raise UsageError(f"--qr {args.qr}: unknown extension; use .png or .svg")
         if not qr_path.parent.is_dir():
             raise UsageError(f"--qr {args.qr}: folder {qr_path.parent} does not exist")
+    from appliance.settings import effective_for  # lazy: tinydb and werkzeug, ~60 ms on every command
+
     data = read_input(args.input)
-    config = load_config()
+    config = effective_for(load_config())   # the centre, validity and printer an admin set on the tablet win
     clock = SystemClock()
     req = form.parse_input(data, type=args.type, device=config.device, now=clock.now(),
                            valuesets=installed.current_valuesets(config.state_dir))  # installed reference data

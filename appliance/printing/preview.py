@@ -47,20 +47,22 @@ def line_step(font) -> int:
 
 
 def preview_lines(*, dcc: dict, uvci: str, hc1: str, issued_at: datetime, centre: str, profile: str,
-                  paper_width_mm: int, ecc: str | None = None, test_dsc: bool = False) -> list[str]:
+                  paper_width_mm: int, ecc: str | None = None, test_dsc: bool = False,
+                  tz: str | None = None) -> list[str]:
     """Every text line of the preview, in order (the QR sits between the two parts)."""
     layout = layout_for(profile, paper_width_mm)
     above, below = receipt_lines(dcc=dcc, uvci=uvci, issued_at=issued_at, centre=centre,
-                                 columns=layout.columns, test_dsc=test_dsc)
+                                 columns=layout.columns, test_dsc=test_dsc, tz=tz)
     return above + below
 
 
 def receipt_preview_png(*, dcc: dict, uvci: str, hc1: str, issued_at: datetime, centre: str,
-                        profile: str, paper_width_mm: int, ecc: str | None = None, test_dsc: bool = False) -> bytes:
+                        profile: str, paper_width_mm: int, ecc: str | None = None, test_dsc: bool = False,
+                        tz: str | None = None) -> bytes:
     """A PNG of roughly what the receipt looks like: text lines and the raster QR, head-wide."""
     layout = layout_for(profile, paper_width_mm)
     above, below = receipt_lines(dcc=dcc, uvci=uvci, issued_at=issued_at, centre=centre,
-                                 columns=layout.columns, test_dsc=test_dsc)
+                                 columns=layout.columns, test_dsc=test_dsc, tz=tz)
     matrix, _level, scale = qr_fit(hc1, layout, ecc or default_ecc(paper_width_mm))
     font = preview_font(font_size(layout.dots, layout.columns))
     step = line_step(font)

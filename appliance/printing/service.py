@@ -224,11 +224,11 @@ class PrintService:
         return {"dcc": document["dcc"], "uvci": document["uvci"], "hc1": document["hc1"],
                 "issued_at": datetime.fromisoformat(document["issued_at"]), "centre": document["centre"],
                 "profile": section.profile, "paper_width_mm": section.paper_width_mm,
-                "ecc": getattr(section, "qr_ecc", "") or None, "test_dsc": bool(document.get("test_dsc"))}
+                "ecc": getattr(section, "qr_ecc", "") or None, "test_dsc": bool(document.get("test_dsc")),
+                "tz": self.config.device.timezone}   # local times with the offset
 
     def _render(self, document: dict) -> bytes:
-        return build_receipt(**self._receipt_args(document), native_qr=self.config.printer.native_qr,
-                             tz=self.config.device.timezone)   # local times with the offset
+        return build_receipt(**self._receipt_args(document), native_qr=self.config.printer.native_qr)
 
     def _preview(self, document: dict) -> bytes:
         return receipt_preview_png(**self._receipt_args(document))

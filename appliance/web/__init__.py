@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from appliance.errors import ApplianceError, ConfigError, InvalidInput
 from appliance.web import i18n
-from appliance.web.common import _, field_message, field_problems, header_badge, lang, message_for
+from appliance.web.common import _, field_message, field_problems, header_badge, lang, local_time, message_for
 from appliance.web.sessions import SessionStore
 from appliance.web.throttle import SignInThrottle
 
@@ -81,6 +81,7 @@ def create_app(config, devices) -> Flask:
     CSRFProtect(app)
     i18n.init_app(app)
     app.jinja_env.globals.update(csrf_token=generate_csrf)
+    app.jinja_env.filters["local_time"] = local_time
 
     # lazy: importing a helper (web.i18n, web.common) must not load every screen (~130 ms)
     from appliance.web import admin, api, auth, issue, records, status, verify

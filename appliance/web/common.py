@@ -11,6 +11,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from appliance import errors, messages
 from appliance.errors import ApplianceError
+from appliance.util import timefmt
 from appliance.web.i18n import lookup, translate
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,18 @@ _MESSAGE_KEYS: list[tuple[type, str]] = [
     (errors.SigningError, "msg_signing_error"),
     (errors.JournalError, "msg_journal_error"),
 ]
+
+
+def centre_timezone() -> str:
+    """The centre's time zone (the tablet's times are typed and shown in it)."""
+    d = devices()
+    return d.settings.centre().get("timezone") or d.config.device.timezone   # the admin's setting, else [device]
+
+
+def local_time(moment) -> str:
+    """An aware datetime in the centre's time zone with its offset (``01.12.2026 14:05
+    (UTC+01:00)``; the ``local_time`` template filter); the certificate itself keeps UTC."""
+    return timefmt.fmt_local(moment, centre_timezone()) if moment else ""
 
 
 def message_for(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from appliance.dcc import doses, payload, verify
 from appliance.reference import installed
 from appliance.errors import ApplianceError
 from appliance.web import readback
-from appliance.web.common import devices, lang, message_for
+from appliance.web.common import centre_timezone, devices, lang, message_for
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +35,6 @@ def decode_record(record) -> dict | None:
     certs = [d.signer.certificate] if d.signer.certificate is not None else []
     result = verify.verify(hc1, dscs=certs, at=record.issued_at)
     return result.payload
-
-
-def centre_timezone() -> str:
-    """The centre's time zone (the tablet's times are typed and shown in it)."""
-    d = devices()
-    return d.settings.centre().get("timezone") or d.config.device.timezone   # the admin's setting, else [device]
 
 
 def dose_choices(product: str) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from appliance.dcc import dsc
 from appliance.errors import ApplianceError
 from appliance.issue import REVOCATION_REASONS
 from appliance.util.timefmt import parse_utc
-from appliance.web.common import _, devices
+from appliance.web.common import _, devices, local_time
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def revocation(record) -> dict | None:
     if entry is None:
         return {"when": "", "reason": "", "note": None, "fraud": False}
     code = entry["data"].get("reason") or "other"
-    return {"when": parse_utc(entry["time"]).strftime("%Y-%m-%d %H:%M UTC"),
+    return {"when": local_time(parse_utc(entry["time"])),
             "reason": _("reason_" + code) if code in REVOCATION_REASONS else _("reason_other"),
             "note": entry.get("note"), "fraud": bool(entry["data"].get("fraud"))}
 

@@ -200,3 +200,19 @@ def test_exported_bundle_imports_at_the_hub(confirmed, tmp_path, state_dir, exam
     r = run_appliance("hub", "import", bundle, env=hub)
     assert r.returncode == 0, r.stderr
     assert "3 new entries" in r.stdout and "up to seq 3" in r.stdout
+
+
+def test_issue_on_the_command_line_applies_the_admins_settings(confirmed, state_dir, example_file):
+    """The validity an admin set on the tablet applies to `appliance issue` too (its own process)."""
+    from appliance.settings import Settings
+
+    settings = Settings.open(state_dir)
+    try:
+        settings.update_centre(validity_days_v=30)
+    finally:
+        settings.close()
+    r = run_appliance("issue", "--type", "v", "--input", example_file("v"), "--json", env=confirmed)
+    assert r.returncode == 0, r.stderr
+    expires = datetime.strptime(json.loads(r.stdout)["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    days = (expires - datetime.now(timezone.utc)).days
+    assert 28 <= days <= 30, days

@@ -171,3 +171,13 @@ def test_the_service_marks_receipts_of_its_own_test_dsc(network, fake_printer, s
         job = service.submit(uvci=dcc["v"][0]["ci"], hc1=hc1, dcc=dcc, issued_at=now, operator="staff")
         assert service.wait(job, 20)
         assert ("LAB/TEST" in escpos_parse.text(fake_printer.receipts[-1])) is marked
+
+
+# -- local time on the preview ----------------------------------------------------------------------------
+def test_the_preview_shows_the_issue_time_local_with_its_offset(certificate):
+    cert = certificate("v")
+    args = dict(dcc=cert["dcc"], uvci=cert["uvci"], hc1=cert["hc1"], issued_at=cert["issued_at"],
+                centre="Impfzentrum", profile="TM-T20II", paper_width_mm=80)
+    local = " ".join(preview.preview_lines(**args, tz="Europe/Berlin"))
+    assert "(UTC+01:00)" in local or "(UTC+02:00)" in local
+    assert "UTC+" not in " ".join(preview.preview_lines(**args))      # without a zone: UTC, as before

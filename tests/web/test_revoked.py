@@ -109,7 +109,7 @@ def test_result_page_says_revoked_with_date_and_reason_and_shows_no_qr(admin, de
     assert page.status_code == 200
     assert "Zertifikat ausgestellt" not in html
     banner = re.search(r'id="revoked"[^>]*>(.*?)</', html, re.S).group(1)
-    assert "Widerrufen" in banner and "2026-11-28" in banner and "Falsche Person" in banner
+    assert "Widerrufen" in banner and "28.11.2026" in banner and "(UTC+01:00)" in banner and "Falsche Person" in banner
     assert 'class="qr"' not in html and "/qr/" not in html                # no scannable QR
     assert "Beleg drucken" not in html
     assert admin.get(f"/qr/{q(revoked)}").status_code == 410             # nor behind the image URL
@@ -118,7 +118,7 @@ def test_result_page_says_revoked_with_date_and_reason_and_shows_no_qr(admin, de
 def test_record_page_says_revoked_with_date_and_reason_and_offers_no_reprint(admin, devices, revoked):
     html = admin.get(f"/records/{q(revoked)}").get_data(as_text=True)
     banner = re.search(r'id="revoked"[^>]*>(.*?)</', html, re.S).group(1)
-    assert "Widerrufen" in banner and "2026-11-28" in banner and "Falsche Person" in banner
+    assert "Widerrufen" in banner and "28.11.2026" in banner and "(UTC+01:00)" in banner and "Falsche Person" in banner
     assert "Mix-up at the desk" in html                                  # the device-only note
     assert "Erneut drucken" not in html and "/qr/" not in html
 
