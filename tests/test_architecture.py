@@ -75,7 +75,8 @@ def test_the_top_level_reads_as_the_system():
     names = {p.name for p in PACKAGE.iterdir() if not p.name.startswith(("_", "."))}
     packages = {n for n in names if (PACKAGE / n / "__init__.py").exists()}
     assert packages == {"dcc", "journal", "printing", "sync", "keys", "devices", "web", "hub", "commands",
-                        "benchmarks", "util", "batch", "reference"}
-    assert names - packages == {"cli.py", "config.py", "errors.py", "settings.py", "runtime.py", "issue.py",
+                        "benchmarks", "util", "batch", "reference",
+                        "settings"}  # settings store, accounts, fields, live config: a package since it passed 300 lines
+    assert names - packages == {"cli.py", "config.py", "errors.py", "runtime.py", "issue.py",
                                 "clock_trust.py", "health.py",
                                 "messages.py", "translations"}  # message ids and their .po catalogues (pipeline)

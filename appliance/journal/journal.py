@@ -9,6 +9,10 @@ Step 5 of the pipeline; the port is the SQLite file ``<state_dir>/journal.sqlite
   purged after the retention, never synced.
 - ``sequences`` (UVCI counter) and ``sync_state`` (hub cursor and status).
 
+This module opens the file and writes; the reads, searches and the chain check are
+:mod:`appliance.journal.queries`, the sync state, signed heads and counter checkpoints
+:mod:`appliance.journal.sync_state`, the row shapes :mod:`appliance.journal.records`.
+
 One transaction per append (``BEGIN IMMEDIATE``); one connection behind a lock,
 so threads may share a :class:`Journal`; other processes wait on ``busy_timeout``.
 After each commit one datagram goes to ``<journal dir>/sync-wakeup.sock`` (if it
@@ -26,23 +30,24 @@ import json
 import logging
 import sqlite3
 import threading
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
 from appliance.journal import chain, heads, migrations
 from appliance.journal import sqlite as store
+from appliance.journal.queries import JournalQueries
+from appliance.journal.records import COLUMNS, CertificateRecord, person_key
+from appliance.journal.sync_state import JournalSyncState
 from appliance.errors import JournalCorrupt, JournalError
 from appliance.util import wakeup
-from appliance.util.fold import folds
-from appliance.util.timefmt import fmt_utc, parse_utc
+from appliance.util.timefmt import fmt_utc
 
 log = logging.getLogger(__name__)
 
+__all__ = ["MAGIC", "CertificateRecord", "Journal", "person_key"]  # the import paths other modules use
+
 MAGIC = "appliance-journal"
-_COLUMNS = ", ".join(chain.FIELDS)
-_SCAN_CHUNK = 5000
 
 
 def _normalise(data: dict | None) -> tuple[dict, str]:
@@ -51,36 +56,13 @@ def _normalise(data: dict | None) -> tuple[dict, str]:
     return json.loads(text), text
 
 
-@dataclass(frozen=True)
-class CertificateRecord:
-    """One issued certificate as the journal knows it."""
+class Journal(JournalQueries, JournalSyncState):
+    """The issuance journal. Use :meth:`open`; close with :meth:`close` (or ``with``).
 
-    seq: int
-    uvci: str
-    type: str | None
-    issued_at: datetime
-    expires_at: datetime | None
-    operator: str
-    data: dict            #: non-personal facts (product, dose, test type, ...)
-    personal: dict | None  #: names, date_of_birth, hc1, dcc; None once purged
-    revoked: bool
-    kid: str | None = None  #: base64
-
-
-def _row_entry(row: sqlite3.Row | tuple) -> dict:
-    entry = dict(zip(chain.FIELDS, row))
-    entry["data"] = json.loads(entry["data"])
-    return entry
-
-
-def person_key(personal: dict) -> str:
-    """``FNT<<GNT|dob``: who a personal record is about, for the duplicate warning."""
-    return (f"{personal.get('family_name_std') or ''}<<{personal.get('given_name_std') or ''}"
-            f"|{personal.get('date_of_birth') or ''}")
-
-
-class Journal:
-    """The issuance journal. Use :meth:`open`; close with :meth:`close` (or ``with``)."""
+    This class opens the file and writes (append, group commits, purge); the reads are
+    :class:`~appliance.journal.queries.JournalQueries`', the sync state, signed heads and
+    counter checkpoints :class:`~appliance.journal.sync_state.JournalSyncState`'.
+    """
 
     def __init__(self, path: Path, conn: sqlite3.Connection):
         self.path = path
@@ -147,71 +129,6 @@ class Journal:
     def journal_id(self) -> str:
         return self._meta("journal_id")
 
-    # ------------------------------------------------------------ signed heads
-    def bind_heads(self, signer: "heads.HeadSigner | None", device_id: str) -> None:
-        """From now on every commit also stores the new head signed by ``signer`` (the journal key)."""
-        with self._lock:
-            self._head_signer = (signer, device_id) if signer is not None else None
-
-    @property
-    def head_signer(self) -> "heads.HeadSigner | None":
-        return self._head_signer[0] if self._head_signer else None
-
-    def _store_head(self, seq: int, hash_: str, time: str) -> dict | None:
-        """Sign and store the head ``(seq, hash_)`` (inside the caller's transaction)."""
-        if self._head_signer is None:
-            return None
-        signer, device_id = self._head_signer
-        head = heads.sign_head(signer, device_id, seq, hash_, time)
-        self._conn.execute("INSERT OR REPLACE INTO heads (seq, hash, time, kid, sig) VALUES (?, ?, ?, ?, ?)",
-                           (head["seq"], head["hash"], head["time"], head["kid"], head["sig"]))
-        self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('heads_since', ?)", (str(seq),))
-        return head
-
-    def sign_head_now(self, *, now: datetime) -> dict | None:
-        """Sign the current head if the newest signed one is older (at every sync); the newest head."""
-        with self._lock:
-            newest, last = self.newest_head(), self.last_seq()
-            if self._head_signer is None or last == 0 or (newest is not None and newest["seq"] >= last):
-                return newest
-            with self._write():
-                row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                return self._store_head(row[0], row[1], fmt_utc(now))
-
-    def newest_head(self) -> dict | None:
-        rows = self._read("SELECT seq, hash, time, kid, sig FROM heads ORDER BY seq DESC LIMIT 1")
-        return dict(zip(heads.HEAD_KEYS, rows[0])) if rows else None
-
-    def head_snapshot(self) -> tuple[int, int, dict | None]:
-        """``(last seq, hub's acknowledged seq, newest signed head)`` read in ONE statement, so a
-        commit or a sync by another process in between cannot make them disagree."""
-        row = self._read("SELECT (SELECT COALESCE(MAX(seq), 0) FROM entries), "
-                         "(SELECT value FROM sync_state WHERE key = 'acknowledged'), "
-                         "h.seq, h.hash, h.time, h.kid, h.sig FROM (SELECT 1) "
-                         "LEFT JOIN (SELECT * FROM heads ORDER BY seq DESC LIMIT 1) h")[0]
-        head = dict(zip(heads.HEAD_KEYS, row[2:])) if row[2] is not None else None
-        return row[0], int(row[1]) if row[1] is not None else 0, head
-
-    def heads_since(self) -> int | None:
-        """The seq of the first signed head ever stored (None: this journal never had one)."""
-        rows = self._read("SELECT value FROM meta WHERE key = 'heads_since'")
-        return int(rows[0][0]) if rows else None
-
-    def entry_hash(self, seq: int) -> str | None:
-        rows = self._read("SELECT hash FROM entries WHERE seq = ?", (seq,))
-        return rows[0][0] if rows else None
-
-    def newest_checkpoint(self) -> dict | None:
-        rows = self._read("SELECT counter, seq, hash, time, sig FROM counter_checkpoints ORDER BY counter DESC LIMIT 1")
-        return dict(zip(("counter", "seq", "hash", "time", "sig"), rows[0])) if rows else None
-
-    def store_checkpoint(self, checkpoint: dict) -> None:
-        with self._lock, self._write():
-            self._conn.execute("INSERT OR REPLACE INTO counter_checkpoints (counter, seq, hash, time, sig) "
-                               "VALUES (:counter, :seq, :hash, :time, :sig)", checkpoint)
-            self._conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('counter_since', ?)",
-                               (str(checkpoint["counter"]),))
-
     def meta_value(self, key: str) -> str | None:
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
@@ -257,7 +174,7 @@ class Journal:
             entry["hash"] = chain.entry_hash(entry)
             values = [entry[f] for f in chain.FIELDS]
             values[chain.FIELDS.index("data")] = data_text
-            self._conn.execute(f"INSERT INTO entries ({_COLUMNS}, idempotency_key, expires_at, signature, "
+            self._conn.execute(f"INSERT INTO entries ({COLUMNS}, idempotency_key, expires_at, signature, "
                                f"operator_name, note) VALUES ({', '.join('?' * (len(chain.FIELDS) + 5))})",
                                [*values, idempotency_key, data.get("expires_at"), signature, operator_name, note])
             if sequence is not None:
@@ -288,143 +205,6 @@ class Journal:
                 self.checkpoint()
         log.info("journal: purged %d personal records older than %d days", removed, retention_days)
         return removed
-
-    # ----------------------------------------------------------------- reading
-    def entries(self, after_seq: int = 0, limit: int | None = None) -> list[dict]:
-        rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
-                          (after_seq, -1 if limit is None else limit))
-        return [_row_entry(r) for r in rows]
-
-    def last_seq(self) -> int:
-        return self._read("SELECT COALESCE(MAX(seq), 0) FROM entries")[0][0]
-
-    def newest_time(self, after_seq: int = 0) -> datetime | None:
-        """The latest entry time (of the entries from ``after_seq`` on, e.g. a clock correction)."""
-        value = self._read("SELECT MAX(time) FROM entries WHERE seq >= ?", (after_seq,))[0][0]
-        return parse_utc(value) if value else None
-
-    def time_span_after(self, time: datetime, after_seq: int = 0) -> tuple[int, str, str, int, int] | None:
-        """``(count, min time, max time, min seq, max seq)`` of entries later than ``time``."""
-        row = self._read("SELECT COUNT(*), MIN(time), MAX(time), MIN(seq), MAX(seq) FROM entries "
-                         "WHERE time > ? AND seq > ?", (fmt_utc(time), after_seq))[0]
-        return row if row[0] else None
-
-    def latest(self, kind: str) -> dict | None:
-        """The newest entry of ``kind`` (e.g. the last ``clock_confirmed``), or None."""
-        rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE kind = ? ORDER BY seq DESC LIMIT 1", (kind,))
-        return _row_entry(rows[0]) if rows else None
-
-    def note(self, seq: int) -> str | None:
-        """The device-only free-text note of entry ``seq`` (a revocation's), never synced."""
-        rows = self._read("SELECT note FROM entries WHERE seq = ?", (seq,))
-        return rows[0][0] if rows else None
-
-    def issued_entry(self, uvci: str) -> dict | None:
-        rows = self._read(f"SELECT {_COLUMNS} FROM entries WHERE kind = 'issued' AND uvci = ?", (uvci,))
-        return _row_entry(rows[0]) if rows else None
-
-    def revocation(self, uvci: str, *, kid: str | None = None) -> dict | None:
-        """The ``revoked`` entry of a certificate of this device (with its device-only ``note``), or None.
-
-        With ``kid`` (base64) only a certificate issued with that key counts: a foreign certificate
-        that happens to carry the same UVCI is not this device's to call revoked.
-        """
-        rows = self._read(f"SELECT {', '.join('r.' + f for f in chain.FIELDS)}, r.note FROM entries r "
-                          "JOIN entries i ON i.kind = 'issued' AND i.uvci = r.uvci "
-                          "WHERE r.kind = 'revoked' AND r.uvci = ? AND (? IS NULL OR i.kid = ?) "
-                          "ORDER BY r.seq LIMIT 1", (uvci, kid, kid))
-        if not rows:
-            return None
-        return {**_row_entry(rows[0][:-1]), "note": rows[0][-1]}
-
-    def verify(self) -> tuple[int, str] | None:
-        """Check the whole chain; ``(seq, reason)`` of the first broken link, or None."""
-        broken, last, _ = self.verify_since(0, chain.GENESIS)
-        if broken is None:
-            acked = self.get_acknowledged()
-            if acked > last:
-                return (last + 1, f"entries after seq {last} are missing; the hub acknowledged up to seq {acked}")
-        return broken
-
-    def verify_since(self, seq: int, prev_hash: str) -> tuple[tuple[int, str] | None, int, str]:
-        """Check the entries after ``seq`` (whose hash is ``prev_hash``).
-
-        :returns: ``(first broken link or None, last seq checked, its hash)``.
-        """
-        while True:
-            batch = self.entries(after_seq=seq, limit=_SCAN_CHUNK)
-            if not batch:
-                return None, seq, prev_hash
-            broken = chain.first_broken_link(batch, prev_hash=prev_hash, prev_seq=seq)
-            if broken:
-                return broken, seq, prev_hash
-            seq, prev_hash = batch[-1]["seq"], batch[-1]["hash"]
-
-    # ------------------------------------------------------------ certificates
-    _RECORD = ("SELECT e.seq, e.uvci, e.type, e.time, e.expires_at, COALESCE(e.operator_name, e.operator), "
-               "e.data, p.json, "
-               "EXISTS (SELECT 1 FROM entries r WHERE r.kind = 'revoked' AND r.uvci = e.uvci), e.kid "
-               "FROM entries e LEFT JOIN personal p ON p.uvci = e.uvci WHERE e.kind = 'issued'")
-
-    def certificate(self, uvci: str) -> CertificateRecord | None:
-        rows = self._read(self._RECORD + " AND e.uvci = ?", (uvci,))
-        return _record(rows[0]) if rows else None
-
-    def by_idempotency_key(self, key: str) -> CertificateRecord | None:
-        rows = self._read(self._RECORD + " AND e.idempotency_key = ?", (key,))
-        return _record(rows[0]) if rows else None
-
-    def search(self, text: str | None = None, *, since: datetime | None = None,
-               limit: int = 100) -> list[CertificateRecord]:
-        """Issued certificates, newest first, whose UVCI or names contain ``text``, folded
-        (:mod:`appliance.util.fold`: "muller" and "mueller" find "Müller", "weiss" finds "Weiß")."""
-        sql, args = self._RECORD, []
-        if since is not None:
-            sql += " AND e.time >= ?"
-            args.append(fmt_utc(since))
-        if text:
-            dropped, transcribed = folds(text.strip())
-            fields = ("e.uvci", "json_extract(p.json, '$.family_name')", "json_extract(p.json, '$.given_name')",
-                      "json_extract(p.json, '$.family_name_std')", "json_extract(p.json, '$.given_name_std')")
-            sql += " AND (" + " OR ".join(f"instr(fold({f}, {i}), ?) > 0" for f in fields for i in (0, 1)) + ")"
-            args += [dropped, transcribed] * len(fields)
-        sql += " ORDER BY e.seq DESC LIMIT ?"
-        return [_record(r) for r in self._read(sql, (*args, limit))]
-
-    def same_person(self, personal: dict, *, since: datetime | None = None,
-                    limit: int = 50) -> list[CertificateRecord]:
-        """Retained certificates of the person in ``personal`` (standardised names and birth
-        date, as :meth:`append` stores them), newest first; found through an index."""
-        # personal first: the index on person_key picks the few rows, then entries by uvci
-        sql = self._RECORD.replace("FROM entries e LEFT JOIN personal p ON p.uvci = e.uvci",
-                                   "FROM personal p CROSS JOIN entries e ON e.uvci = p.uvci")
-        sql, args = sql + " AND p.person_key = ?", [person_key(personal)]
-        if since is not None:
-            sql += " AND e.time >= ?"
-            args.append(fmt_utc(since))
-        sql += " ORDER BY e.seq DESC LIMIT ?"
-        return [_record(r) for r in self._read(sql, (*args, limit))]
-
-    # -------------------------------------------------------------- sync state
-    def get_acknowledged(self) -> int:
-        value = self._state("acknowledged")
-        return int(value) if value is not None else 0
-
-    def set_acknowledged(self, seq: int) -> None:
-        self._set_state("acknowledged", str(int(seq)))
-
-    def get_sync_status(self) -> dict:
-        value = self._state("status")
-        return json.loads(value) if value else {}
-
-    def set_sync_status(self, **fields: Any) -> None:
-        """Merge ``fields`` (JSON-able) into the stored sync status."""
-        with self._lock, self._write():
-            row = self._conn.execute("SELECT value FROM sync_state WHERE key = 'status'").fetchone()
-            status = json.loads(row[0]) if row else {}
-            status.update(fields)
-            self._conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('status', ?)",
-                               (json.dumps(status, default=str),))
 
     # ---------------------------------------------------------------- plumbing
     def append_bulk(self, specs: Iterable[dict], *, now: datetime, operator: str) -> int:
@@ -461,41 +241,6 @@ class Journal:
             self._wake()
         return out
 
-    def by_idempotency_keys(self, keys: Iterable[str]) -> dict[str, CertificateRecord]:
-        """The issued certificates whose idempotency key is one of ``keys``: key -> record."""
-        keys = list(dict.fromkeys(keys))
-        found: dict[str, CertificateRecord] = {}
-        sql = self._RECORD.replace("SELECT e.seq,", "SELECT e.idempotency_key, e.seq,")
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            rows = self._read(sql + f" AND e.idempotency_key IN ({', '.join('?' * len(chunk))})", chunk)
-            found.update((row[0], _record(row[1:])) for row in rows)
-        return found
-
-    def keyed_entries(self, keys: Iterable[str]) -> dict[str, dict]:
-        """The entries of any kind whose idempotency key is one of ``keys``: key -> entry."""
-        keys = list(dict.fromkeys(keys))
-        found: dict[str, dict] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            rows = self._read(f"SELECT idempotency_key, {_COLUMNS} FROM entries "
-                              f"WHERE idempotency_key IN ({', '.join('?' * len(chunk))})", chunk)
-            found.update((row[0], _row_entry(row[1:])) for row in rows)
-        return found
-
-    def people(self, person_keys: Iterable[str]) -> dict[str, list[CertificateRecord]]:
-        """Retained certificates per :func:`person_key` (many people at once, through the index):
-        the bulk form of :meth:`same_person`; people without certificates are left out."""
-        keys = list(dict.fromkeys(person_keys))
-        sql = self._RECORD.replace("SELECT e.seq,", "SELECT p.person_key, e.seq,").replace(
-            "FROM entries e LEFT JOIN personal p ON p.uvci = e.uvci", "FROM personal p CROSS JOIN entries e ON e.uvci = p.uvci")
-        found: dict[str, list[CertificateRecord]] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            for row in self._read(sql + f" AND p.person_key IN ({', '.join('?' * len(chunk))}) ORDER BY e.seq", chunk):
-                found.setdefault(row[0], []).append(_record(row[1:]))
-        return found
-
     def _write(self) -> store.Transaction:
         return store.Transaction(self._conn, nested=self._in_bulk)
 
@@ -508,14 +253,6 @@ class Journal:
 
     def _meta(self, key: str) -> str:
         return self._read("SELECT value FROM meta WHERE key = ?", (key,))[0][0]
-
-    def _state(self, key: str) -> str | None:
-        rows = self._read("SELECT value FROM sync_state WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
-
-    def _set_state(self, key: str, value: str) -> None:
-        with self._lock, self._write():
-            self._conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)", (key, value))
 
     def _wake(self) -> None:
         if not self._in_bulk:
@@ -532,11 +269,3 @@ def _disk_hint(exc: BaseException) -> str:
         return ("the disk is full: free space on the state directory's file system (old receipts, logs: "
                 "'journalctl --vacuum-size=50M'), then restart the service; nothing was issued")
     return "check the file's owner and permissions and the disk"
-
-
-def _record(row: tuple) -> CertificateRecord:
-    seq, uvci, typ, time, expires, operator, data, personal, revoked, kid = row
-    return CertificateRecord(seq=seq, uvci=uvci, type=typ, issued_at=parse_utc(time),
-                             expires_at=parse_utc(expires) if expires else None, operator=operator,
-                             data=json.loads(data), personal=json.loads(personal) if personal else None,
-                             revoked=bool(revoked), kid=kid)
