@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from appliance.errors import Msg
+
 
 def release_datetime(release_date: str) -> datetime:
     """``"2026-11-01"`` -> midnight UTC of that day."""
@@ -35,15 +37,13 @@ def release_datetime(release_date: str) -> datetime:
 
 
 def hard_problems(now: datetime, *, newest_entry: datetime | None, release_date: str) -> list[str]:
-    """Problems no confirmation can lift: the time itself is impossible."""
+    """Problems no confirmation can lift: the time itself is impossible (each a :class:`Msg`)."""
     problems = []
     stamp = f"{now:%Y-%m-%d %H:%M:%S} UTC"
     if now < release_datetime(release_date):
-        problems.append(f"the system time {stamp} is before this software's release date {release_date}; "
-                        "set the clock to the correct time")
+        problems.append(Msg("clock.before_release", time=stamp, release=date.fromisoformat(release_date)))
     if newest_entry is not None and now < newest_entry:
-        problems.append(f"the system time {stamp} is earlier than the newest journal entry "
-                        f"({newest_entry:%Y-%m-%d %H:%M:%S} UTC); set the clock to the correct time")
+        problems.append(Msg("clock.before_newest", time=stamp, newest=f"{newest_entry:%Y-%m-%d %H:%M:%S} UTC"))
     return problems
 
 
@@ -80,13 +80,10 @@ def clock_problems(now: datetime, *, newest_entry: datetime | None, release_date
     """
     problems = hard_problems(now, newest_entry=newest_entry, release_date=release_date)
     if max_forward is not None and step is not None and step > max_forward:
-        problems.append(f"the system time {now:%Y-%m-%d %H:%M} UTC was set forward by more than {_span(max_forward)} "
-                        f"during this boot (since the reading at {step_since or 'an earlier issue'}): check it "
-                        "against a reliable watch; if it is right, an admin confirms it ('appliance journal "
-                        "confirm-clock' or the status page), else set the clock")
+        problems.append(Msg("clock.stepped", time=f"{now:%Y-%m-%d %H:%M} UTC", span=_span(max_forward),
+                            since=step_since or Msg("clock.earlier_issue")))
     if not synchronized and not has_rtc and not confirmed:
-        problems.append("the clock is not NTP-synchronised and there is no battery clock; "
-                        "an admin must confirm the time before issuing")
+        problems.append(Msg("clock.unconfirmed"))
     return problems
 
 
@@ -97,4 +94,4 @@ def needs_confirmation(*, synchronized: bool, has_rtc: bool) -> bool:
 
 def _span(span: timedelta) -> str:
     hours = int(span.total_seconds() // 3600)
-    return f"{hours} hours" if hours % 24 else f"{hours // 24} day(s)"
+    return Msg("span.hours", n=hours) if hours % 24 else Msg("span.days", n=hours // 24)

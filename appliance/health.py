@@ -173,7 +173,7 @@ def collect(services, *, now: datetime, printer: dict | None = None,
     """
     if thresholds is None:
         thresholds = Thresholds(disk_reserve_mb=services.config.web.disk_reserve_mb)
-    blocking = _guard(lambda: list(services.issuer.readiness(None)), lambda exc: [str(exc)])
+    blocking = _guard(lambda: list(services.issuer.readiness(None)), lambda exc: [exc.args[0] if exc.args and isinstance(exc.args[0], Msg) else str(exc)])
     signer = _signer(services.signer, now)
     clock = _guard(lambda: dict(services.issuer.clock_status()), lambda exc: {"trusted": False, "detail": str(exc)})
     printer = dict(printer) if printer is not None else printer_status(services.printing)

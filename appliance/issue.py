@@ -100,6 +100,12 @@ def request_hash(req) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _message(exc: BaseException) -> str:
+    """An error's message as raised: its :class:`Msg` (a screen shows it in the reader's language) or text."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Msg) else str(exc)
+
+
 class _GroupSigner:
     """The signer with its DSC read once, for one group commit. If an ``import-dsc`` switches the
     key meanwhile, the self-check of the next certificate fails against the pinned DSC and the
@@ -139,14 +145,13 @@ class Issuer(Revoking):
         found: list[tuple[type, str]] = []
         broken = self._check_chain()
         if broken:
-            found.append((JournalCorrupt, f"the journal's hash chain is broken at seq {broken[0]} ({broken[1]}); "
-                                          "issuing stays stopped: run 'appliance journal verify' and call the technician"))
+            found.append((JournalCorrupt, Msg("journal.chain_broken", seq=broken[0], reason=broken[1])))
         found += [(JournalCorrupt, problem) for problem in self._integrity_problems(now)]
         found += [(ClockNotTrusted, problem) for problem in self._clock_problems(now)]
         try:
             cert = self._signer.certificate
         except SigningError as exc:  # e.g. the token was unplugged
-            return found + [(type(exc), str(exc))]
+            return found + [(type(exc), _message(exc))]
         candidates = [dcc_type] if dcc_type else (sorted(dsc.dcc_types_allowed(cert)) if cert is not None else ["v"])
         dsc_problems = []
         for t in candidates:
@@ -155,11 +160,11 @@ class Issuer(Revoking):
                 dsc_problems = []
                 break
             except DscError as exc:
-                dsc_problems.append(str(exc))
+                dsc_problems.append(_message(exc))
         found += [(DscError, p) for p in dict.fromkeys(dsc_problems)]
         return found
 
-    def _integrity_problems(self, now: datetime) -> list[str]:
+    def _integrity_problems(self, now: datetime) -> list[str]:  # each a Msg
         """The signed-head check: in full (with the TPM counter) once, then the head at each call."""
         device_id = self._config.device.id
         if self._integrity is None:

@@ -16,8 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 
-from appliance.dcc.model import SECTIONS, TYPES
-from appliance.errors import DscError
+from appliance.dcc.model import TYPES
+from appliance.errors import DscError, Msg
 
 #: DCC type -> the extended key usage OIDs that allow it (new form first, legacy ``.0.1847`` second).
 EKU_FOR_TYPE = {
@@ -120,25 +120,27 @@ def check_dsc_for_issuing(cert: x509.Certificate | None, dcc_type: str, at: date
     :raises DscError: with a message that says what to do.
     """
     if cert is None:
-        raise DscError("no device certificate (DSC) is installed: run 'appliance provision import-dsc FILE'")
+        raise DscError(Msg("dsc.none"))
     at = at.astimezone(timezone.utc)
     if at < not_before(cert):
-        raise DscError(f"the device certificate is not valid before {not_before(cert):%Y-%m-%d %H:%M} UTC; "
-                       "check the clock or import a current DSC")
+        raise DscError(Msg("dsc.not_yet_valid", time=f"{not_before(cert):%Y-%m-%d %H:%M} UTC"))
     if at > not_after(cert):
-        raise DscError(f"the device certificate expired on {not_after(cert):%Y-%m-%d}; "
-                       "make a new CSR and import the new DSC")
+        raise DscError(Msg("dsc.expired", date=not_after(cert).date()))
     if is_ca(cert):
-        raise DscError("the installed certificate is a CA certificate, not a DSC; import the DSC issued to this device")
+        raise DscError(Msg("dsc.is_ca"))
     if not has_digital_signature(cert):
-        raise DscError("the device certificate lacks keyUsage digitalSignature; ask the CA for a proper DSC")
+        raise DscError(Msg("dsc.no_digital_signature"))
     allowed_types = dcc_types_allowed(cert)
     if allowed_types is None:
-        raise DscError("the device certificate's extensions cannot be read; ask the CA for a well-formed DSC")
+        raise DscError(Msg("dsc.extensions_unreadable"))
     if dcc_type not in allowed_types:
-        allowed = ", ".join(SECTIONS[t] for t in sorted(allowed_types)) or "none"
-        raise DscError(f"the device certificate does not allow {SECTIONS[dcc_type]} certificates (allowed: {allowed}); "
-                       "ask the CA for a DSC with that extended key usage")
+        allowed = [_section(t) for t in sorted(allowed_types)] or Msg("section.none")
+        raise DscError(Msg("dsc.type_not_allowed", type=_section(dcc_type), allowed=allowed))
+
+
+def _section(dcc_type: str) -> Msg:
+    """The certificate type's name (as in "does not allow test certificates")."""
+    return {"v": Msg("section.v"), "t": Msg("section.t"), "r": Msg("section.r")}[dcc_type]
 
 
 def days_left(cert: x509.Certificate, at: datetime) -> int:

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from appliance.dcc import dsc
 from appliance.devices.pkcs11_token import Token
 from appliance.devices.signing_keys import ACTIVE_KEY_FILE, active_label
-from appliance.errors import ConfigError, DscError, SignerUnavailable
+from appliance.errors import ConfigError, DscError, Msg, SignerUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def load_dsc(state_dir: Path) -> x509.Certificate | None:
     try:
         return dsc.load_certificate(data)
     except DscError:
-        raise DscError(f"{path} is not a certificate: import the DSC again with 'appliance provision import-dsc FILE'") from None
+        raise DscError(Msg("signer.dsc_not_certificate", path=str(path))) from None
 
 
 def same_key(cert: x509.Certificate, pub: ec.EllipticCurvePublicKey | None) -> bool:
@@ -191,8 +191,7 @@ class Pkcs11Signer:
         label = active_label(self._token, self.key_label, self._state_dir)
         key = self._token.private_key(label)
         if key is None:
-            raise SignerUnavailable(f"token {self._token.label!r} has no key {label!r}: "
-                                    "run 'appliance provision keygen' (or fix [signer] key_label)")
+            raise SignerUnavailable(Msg("signer.no_key", token=repr(self._token.label), label=repr(label)))
         public = self._token.public_key(label)
         self.active_label = label
         problem = None

@@ -12,6 +12,8 @@ import base64
 import hashlib
 import json
 
+from appliance.errors import Msg
+
 GENESIS = "0" * 64
 
 #: Every synced entry has exactly these keys. Nothing personal is among them.
@@ -34,11 +36,11 @@ def first_broken_link(entries: list[dict], prev_hash: str = GENESIS, prev_seq: i
     for entry in entries:
         seq = entry.get("seq")
         if seq != prev_seq + 1:
-            return (prev_seq + 1, f"expected seq {prev_seq + 1}, found {seq} (entry missing, inserted or reordered)")
+            return (prev_seq + 1, Msg("chain.seq_gap", expected=prev_seq + 1, found=seq))
         if entry.get("prev_hash") != prev_hash:
-            return (seq, "prev_hash does not match the previous entry's hash (entry deleted, inserted or reordered)")
+            return (seq, Msg("chain.prev_hash"))
         if entry.get("hash") != entry_hash(entry):
-            return (seq, "hash does not match the entry's content (entry edited)")
+            return (seq, Msg("chain.hash"))
         prev_hash, prev_seq = entry["hash"], seq
     return None
 

@@ -27,14 +27,12 @@ from typing import Protocol
 
 import cbor2
 
+from appliance.errors import Msg
 from appliance.journal import heads
 from appliance.util.timefmt import fmt_utc
 
 COUNTER_DOMAIN = "appliance-journal-counter/1"
 COUNTER_LOCK = "journal-counter.lock"
-WHAT_TO_DO = ("issuing stays stopped: do not issue on this device; run 'appliance journal verify', "
-              "let it sync so the central office sees the problem, and call the technician to "
-              "restore the journal from a backup")
 NO_COUNTER = ("no TPM counter configured: a restored older copy of the whole journal is found only by "
               "the hub, from the signed heads it stored, at the next sync")
 
@@ -63,8 +61,7 @@ def check(journal, signer: heads.HeadSigner | None, device_id: str, *, counter: 
     report = Report()
     last, acked, head = journal.head_snapshot()
     if acked > last:
-        report.problems.append(f"the hub acknowledged entries up to seq {acked}, but this journal ends at seq "
-                               f"{last}: synced entries were deleted; {WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.acked_beyond", acked=acked, last=last, todo=_todo()))
     if signer is None:
         report.notes.append("no journal key on this device: the journal heads are not signed; run "
                             "'appliance provision keygen' to add it")
@@ -81,20 +78,16 @@ def _check_head(journal, signer, device_id: str, last: int, head: dict | None, r
     report.head = head
     if head is None:
         if journal.heads_since() is not None:
-            report.problems.append(f"the journal's signed heads were deleted; {WHAT_TO_DO}")
+            report.problems.append(Msg("integrity.heads_deleted", todo=_todo()))
         elif last:
             report.notes.append(f"no signed head yet: entries up to seq {last} predate signed heads")
         return
     if not heads.verify_head(signer.public_key_der, device_id, head):
-        report.problems.append(f"the newest signed head (seq {head['seq']}) does not carry a valid signature of "
-                               f"this device's journal key: the journal was forged or comes from another device; "
-                               f"{WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.head_forged", seq=head["seq"], todo=_todo()))
     elif head["seq"] > last:
-        report.problems.append(f"the journal ends at seq {last}, but its newest signed head is seq {head['seq']}: "
-                               f"entries {last + 1} to {head['seq']} were cut off; {WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.cut_off", last=last, seq=head["seq"], first=last + 1, todo=_todo()))
     elif journal.entry_hash(head["seq"]) != head["hash"]:
-        report.problems.append(f"entry {head['seq']} does not match the signed head: the journal was rewritten; "
-                               f"{WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.rewritten", seq=head["seq"], todo=_todo()))
 
 
 def _check_counter(journal, signer, device_id: str, counter: Counter, last: int, report: Report) -> None:
@@ -103,22 +96,23 @@ def _check_counter(journal, signer, device_id: str, counter: Counter, last: int,
         cp = journal.newest_checkpoint()
     if cp is None:
         if journal.meta_value("counter_since") is not None:
-            report.problems.append(f"the journal's TPM counter checkpoints were deleted; {WHAT_TO_DO}")
+            report.problems.append(Msg("integrity.checkpoints_deleted", todo=_todo()))
         return
     message = counter_message(device_id, cp["counter"], cp["seq"], cp["hash"], cp["time"])
     if not heads.verify_raw(signer.public_key_der, message, cp["sig"]):
-        report.problems.append(f"the journal's TPM counter checkpoint {cp['counter']} is not signed by this "
-                               f"device's journal key; {WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.checkpoint_forged", counter=cp["counter"], todo=_todo()))
     elif cp["counter"] < value:
-        report.problems.append(f"the TPM counter is at {value}, but the journal's newest checkpoint is "
-                               f"{cp['counter']} (seq {cp['seq']}): this is an older copy of the journal (a "
-                               f"restored SD-card image?); {WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.older_copy", value=value, counter=cp["counter"], seq=cp["seq"],
+                                   todo=_todo()))
     elif cp["counter"] > value + 1:
-        report.problems.append(f"the journal's checkpoint {cp['counter']} is ahead of the TPM counter ({value}): "
-                               f"the TPM was cleared or replaced; {WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.counter_ahead", counter=cp["counter"], value=value, todo=_todo()))
     elif cp["seq"] > last or journal.entry_hash(cp["seq"]) != cp["hash"]:
-        report.problems.append(f"entry {cp['seq']} does not match the TPM counter checkpoint: the journal was cut "
-                               f"or rewritten; {WHAT_TO_DO}")
+        report.problems.append(Msg("integrity.checkpoint_mismatch", seq=cp["seq"], todo=_todo()))
+
+
+def _todo() -> Msg:
+    """What to do about any integrity problem (the end of each problem's text)."""
+    return Msg("integrity.what_to_do")
 
 
 @contextlib.contextmanager

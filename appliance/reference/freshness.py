@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timezone
 
 from appliance.dcc import valuesets
-from appliance.errors import ApplianceError
+from appliance.errors import ApplianceError, Msg
 from appliance.reference import store
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,14 @@ def ages(config, info: dict) -> tuple[tuple[str, float, int], ...]:
     return tuple(out)
 
 
-NAMES = {"valuesets": "value sets", "trustlist": "trust list", "revocations": "revocation list"}
-
-
 def warnings(reference_ages) -> list[str]:
-    """One message per content type older than its limit (pure)."""
-    return [f"the installed {NAMES[kind]} is {age:.0f} days old (limit {limit}); import newer reference data"
-            if kind != "valuesets" else
-            f"the value sets are {age:.0f} days old (limit {limit}); import newer reference data"
-            for kind, age, limit in reference_ages if age > limit]
+    """One message (a :class:`Msg`) per content type older than its limit (pure)."""
+    return [_stale(kind, age=f"{age:.0f}", limit=limit) for kind, age, limit in reference_ages if age > limit]
+
+
+def _stale(kind: str, **params) -> Msg:
+    if kind == "valuesets":
+        return Msg("reference.stale_valuesets", **params)
+    if kind == "trustlist":
+        return Msg("reference.stale_trustlist", **params)
+    return Msg("reference.stale_revocations", **params)
