@@ -5,7 +5,8 @@ idempotency lookup -> UVCI -> build + validate (payload) -> sign -> encode ->
 self-verify (the verifier with the device's own DSC) -> ONE journal commit ->
 return. A certificate never leaves this module before its entry is committed.
 ``Issuer.correct``: the same steps, and the commit also revokes the certificate it
-replaces, so a correction is all or nothing (revocations: :mod:`appliance.journal.revocations`).
+replaces, so a correction is all or nothing (revocations: :mod:`appliance.journal.revocations`;
+the clock's confirmation and correction: :mod:`appliance.journal.clock_keeping`).
 
 Ports used: ``Signer``, ``Journal``, ``Clock``. :class:`Issuer` is thread-safe:
 ``issue``/``correct``/``revoke``/``confirm_clock`` run one at a time behind a lock (the
@@ -31,14 +32,13 @@ from appliance.journal import chain, integrity
 from appliance.dcc import dsc, encode, model, payload, schema, sign, verify
 from appliance.dcc import uvci as uvci_mod
 from appliance.config import Config
-from appliance.clock_trust import (boot_epoch, clock_problems, forward_step, hard_problems, max_forward,
-                                   needs_confirmation)
 from appliance.devices.clock import READING_FILE, ClockReadings
 from appliance.devices.ports import Clock, Signer
 from appliance.devices.tpm_counter import TpmCounter
 from appliance.errors import (ClockNotTrusted, DscError, IdempotencyConflict, InvalidInput, JournalCorrupt,
                               JournalError, SigningError)
 from appliance.messages import Msg
+from appliance.journal.clock_keeping import ClockKeeping
 from appliance.journal.journal import Journal
 from appliance.journal.revocations import (CORRECTED, REVOCATION_REASONS, Revoking, replaced_note, revoked_spec,
                                           uvci_hash)
@@ -118,7 +118,7 @@ class _GroupSigner:
         return self._signer.sign(to_be_signed)
 
 
-class Issuer(Revoking):
+class Issuer(ClockKeeping, Revoking):
     """Issues, corrects, revokes (:class:`~appliance.journal.revocations.Revoking`) and confirms the
     clock, journaling each step."""
 
@@ -186,29 +186,6 @@ class Issuer(Revoking):
         if newest is None or seq - newest["seq"] >= max(1, self._config.journal.counter_every):
             integrity.checkpoint(self._journal, self._journal_signer, self._config.device.id, self._counter, now=now)
 
-    def _newest_entry_time(self) -> datetime | None:
-        """The newest entry's time, counting only entries since the last clock correction."""
-        corrected = self._journal.latest("clock_corrected")
-        return self._journal.newest_time(after_seq=corrected["seq"] if corrected else 0)
-
-    def _clock_problems(self, now: datetime) -> list[str]:
-        synced, rtc = self._clock.is_synchronized(), self._clock.has_rtc()
-        confirmed = needs_confirmation(synchronized=synced, has_rtc=rtc) and self._confirmed_this_boot()
-        reading = self._readings.load()
-        step = forward_step(reading, now=now, since_boot_s=self._clock.since_boot(), boot_id=self._clock.boot_id())
-        return clock_problems(now, newest_entry=self._newest_entry_time(), release_date=self._release_date,
-                              synchronized=synced, has_rtc=rtc, confirmed=confirmed,
-                              max_forward=max_forward(self._config.clock.max_forward_hours),
-                              step=step, step_since=reading and reading["at"])
-
-    def _record_reading(self, now: datetime) -> None:
-        """After a commit: this boot's trusted reading of the clock (a later forward step is measured from it)."""
-        try:
-            self._readings.record(boot_id=self._clock.boot_id(), epoch=boot_epoch(now, self._clock.since_boot()),
-                                  at=fmt_utc(now))
-        except OSError as exc:
-            log.warning("cannot record the clock reading in %s (%s)", self._readings.path, exc.strerror)
-
     def _check_chain(self) -> tuple[int, str] | None:
         """Check the entries added since the last check (the newest window the first time)."""
         if self._verified is None:
@@ -219,11 +196,6 @@ class Issuer(Revoking):
         if broken is None:
             self._verified = (seq, prev)
         return broken
-
-    def _confirmed_this_boot(self) -> bool:
-        boot = self._clock.boot_id()
-        return any(entry is not None and entry["data"].get("boot_id") == boot
-                   for entry in (self._journal.latest("clock_confirmed"), self._journal.latest("clock_corrected")))
 
     def _refuse_if_blocked(self, dcc_type: str, now: datetime) -> None:
         problems = self._problems(dcc_type, now)
@@ -483,64 +455,3 @@ class Issuer(Revoking):
         audit.info("rules_warning seq=%d uvci=%s country=%s operator=%s", entry["seq"], uvci_hash(uvci), country,
                    operator)
         return entry
-
-    def confirm_clock(self, *, operator: str) -> dict:
-        """An admin confirms the system time for this boot (a ``clock_confirmed`` entry).
-
-        :raises ClockNotTrusted: when the time is impossible (before the release date or
-            the newest entry); confirming cannot fix that, setting the clock can.
-        """
-        with self._lock:
-            now = self._clock.now()
-            hard = hard_problems(now, newest_entry=self._newest_entry_time(), release_date=self._release_date)
-            if hard:
-                raise ClockNotTrusted(hard[0] + "; a confirmation cannot override this. If the journal's "
-                                      "newest entries carry a wrong, later time, the clock was wrong then: an "
-                                      "admin runs 'appliance journal correct-clock' (or 'Correct the clock' on "
-                                      "the status page) once the clock is right")
-            entry = self._journal.append(
-                "clock_confirmed", now=now, operator=operator,
-                data={"confirmed_time": fmt_utc(now), "boot_id": self._clock.boot_id(),
-                      "synchronized": self._clock.is_synchronized(), "rtc": self._clock.has_rtc()})
-            self._record_reading(now)
-        audit.info("clock_confirmed seq=%d operator=%s", entry["seq"], operator)
-        return entry
-
-    def correct_clock(self, *, operator: str) -> dict:
-        """After a wrong, later clock: journal a ``clock_corrected`` entry naming the bad interval.
-
-        Run once the clock is right again. The entries stamped later than now were made with
-        the wrong time; the entry's ``data`` names them (``bad_from``/``bad_until`` times,
-        ``bad_from_seq``/``bad_until_seq``, ``entries``) and ``corrected_to`` (now), so the hub
-        flags the certificates issued in between for revocation and re-issue. From then on the
-        clock must not go back behind ``corrected_to``.
-
-        :raises ClockNotTrusted: nothing to correct, or the time is before the release date.
-        """
-        with self._lock:
-            now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
-            hard = hard_problems(now, newest_entry=None, release_date=self._release_date)
-            if hard:
-                raise ClockNotTrusted(hard[0])
-            corrected = self._journal.latest("clock_corrected")
-            span = self._journal.time_span_after(now, after_seq=corrected["seq"] if corrected else 0)
-            if span is None:
-                raise ClockNotTrusted(f"nothing to correct: no journal entry is later than the current time "
-                                      f"{fmt_utc(now)}; if the clock is wrong now, set it to the correct time first")
-            count, bad_from, bad_until, first_seq, last_seq = span
-            entry = self._journal.append(
-                "clock_corrected", now=now, operator=operator,
-                data={"bad_from": bad_from, "bad_until": bad_until, "bad_from_seq": first_seq,
-                      "bad_until_seq": last_seq, "entries": count, "corrected_to": fmt_utc(now),
-                      "boot_id": self._clock.boot_id()})
-            self._record_reading(now)
-        audit.info("clock_corrected seq=%d bad seq %d..%d operator=%s", entry["seq"], first_seq, last_seq, operator)
-        return entry
-
-    def clock_status(self) -> dict:
-        """For the health snapshot: the time, NTP, RTC, this boot's confirmation, and the verdict."""
-        with self._lock:
-            now = self._clock.now()
-            return {"now": fmt_utc(now), "synchronized": self._clock.is_synchronized(),
-                    "rtc": self._clock.has_rtc(), "confirmed_this_boot": self._confirmed_this_boot(),
-                    "trusted": not self._clock_problems(now)}
