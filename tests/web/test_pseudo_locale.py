@@ -323,7 +323,7 @@ NOT_PROVOKED = {
     "settings.not_centre": "the admin page sends only the centre's own fields",
     "settings.unknown": "the admin page sends only known printer fields",
     "printer.folder_not_writable": "the tests may run as root, who may write anywhere",
-    "dob.year_digits": "added by another engineer's date parsing; the form's partial dates refuse it first",
+    "dob.year_digits": "dcc/dates.py's check; the form's partial dates refuse such a year first",
     "name.script": "shown with each script above",
     **dict.fromkeys(["chain.hash", "chain.prev_hash", "chain.seq_gap", "clock.before_newest", "clock.before_release",
                      "clock.earlier_issue", "clock.stepped", "clock.unconfirmed", "dsc.expired",
