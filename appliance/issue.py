@@ -16,13 +16,10 @@ PKCS#11 session needs that anyway, and the journal serialises commits).
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,6 +40,7 @@ from appliance.journal.journal import Journal
 from appliance.journal.revocations import (CORRECTED, REVOCATION_REASONS, Revoking, replaced_note, revoked_spec,
                                           uvci_hash)
 from appliance.reference import installed
+from appliance.util.locks import exclusive_lock
 from appliance.util.timefmt import fmt_utc
 
 log = logging.getLogger(__name__)
@@ -55,17 +53,6 @@ STARTUP_CHECK_WINDOW = 1000
 COMMIT_ATTEMPTS = 3
 #: Beside the journal: held (flock) from taking a UVCI number to the commit, across processes.
 LOCK_FILE = "issue.lock"
-
-
-@contextlib.contextmanager
-def _process_lock(path):
-    """An exclusive ``flock`` on ``path``; the kernel releases it when a process dies."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -214,7 +201,7 @@ class Issuer(ClockKeeping, Revoking):
                 return self._replay(prior, req)
             now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
             self._refuse_if_blocked(req.type, now)
-            with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+            with exclusive_lock(self._journal.path.with_name(LOCK_FILE)):
                 prior = self._journal.by_idempotency_key(idempotency_key) if idempotency_key else None
                 if prior is not None:  # another process committed the same request meanwhile
                     return self._replay(prior, req)
@@ -343,12 +330,12 @@ class Issuer(ClockKeeping, Revoking):
         key = idempotency_key
         with self._lock:
             if key and self._journal.by_idempotency_key(key) is not None:
-                with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+                with exclusive_lock(self._journal.path.with_name(LOCK_FILE)):
                     return self._replay_correction(uvci, self._journal.by_idempotency_key(key), req, operator)
             self._replaceable(uvci, req.type)   # bad input before device problems
             now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
             self._refuse_if_blocked(req.type, now)
-            with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+            with exclusive_lock(self._journal.path.with_name(LOCK_FILE)):
                 prior = self._journal.by_idempotency_key(key) if key else None
                 if prior is not None:  # another process committed the same correction meanwhile
                     return self._replay_correction(uvci, prior, req, operator)
@@ -403,7 +390,7 @@ class Issuer(ClockKeeping, Revoking):
                 now = self._clock.now().astimezone(timezone.utc).replace(microsecond=0)
                 for t in sorted({r.type for _, r in todo}):
                     self._refuse_if_blocked(t, now)
-                with _process_lock(self._journal.path.with_name(LOCK_FILE)):
+                with exclusive_lock(self._journal.path.with_name(LOCK_FILE)):
                     prior.update(self._journal.by_idempotency_keys(k for k, _ in todo))
                     todo = [(k, r) for k, r in todo if k not in prior]
                     results.update(self._commit_group(todo, now, operator))

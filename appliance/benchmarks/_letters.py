@@ -29,19 +29,6 @@ TEXT = ["Impfzentrum Bottrop", "Jürgen Müller-Lüdenscheidt", "Hauptstraße 12
         "URN:UVCI:01:DE:BOT1/0001ABCDEF#K", letters.HINT_DE, letters.HINT_EN]
 
 
-def _runs(matrix):
-    for y, row in enumerate(matrix):
-        x, n = 0, len(row)
-        while x < n:
-            if row[x]:
-                start = x
-                while x < n and row[x]:
-                    x += 1
-                yield start, y, x - start
-            else:
-                x += 1
-
-
 def _reportlab_public(hc1: str, n: int) -> bytes:
     letters._register_fonts()
     buf = io.BytesIO()
@@ -53,7 +40,7 @@ def _reportlab_public(hc1: str, n: int) -> bytes:
         module = 60 * mm / len(matrix)
         top = letters.PAGE_H - 118 * mm
         path = c.beginPath()
-        for x, y, w in _runs(matrix):
+        for x, y, w in letters.dark_runs(matrix):
             path.rect(20 * mm + x * module, top - (y + 1) * module, w * module, module)
         c.drawPath(path, stroke=0, fill=1)
         for i, line in enumerate(TEXT):
@@ -81,7 +68,7 @@ def _fpdf(hc1: str, n: int, literal: bool) -> bytes:
                      + letters.qr_path_ops(matrix) + " Q")
         else:
             pdf.set_fill_color(0)
-            for x, y, w in _runs(matrix):
+            for x, y, w in letters.dark_runs(matrix):
                 pdf.rect(20 + x * module, 118 + y * module, w * module, module, style="F")
         pdf.set_font("DejaVu", "", 9)
         for i, line in enumerate(TEXT):

@@ -18,9 +18,6 @@ tell on its own):
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -29,6 +26,7 @@ import cbor2
 
 from appliance.errors import Msg
 from appliance.journal import heads
+from appliance.util.locks import exclusive_lock
 from appliance.util.timefmt import fmt_utc
 
 COUNTER_DOMAIN = "appliance-journal-counter/1"
@@ -91,7 +89,7 @@ def _check_head(journal, signer, device_id: str, last: int, head: dict | None, r
 
 
 def _check_counter(journal, signer, device_id: str, counter: Counter, last: int, report: Report) -> None:
-    with _flock(journal.path.with_name(COUNTER_LOCK)):  # not between another process's row and increment
+    with exclusive_lock(journal.path.with_name(COUNTER_LOCK)):  # not between another process's row and increment
         value = counter.read()
         cp = journal.newest_checkpoint()
     if cp is None:
@@ -115,19 +113,9 @@ def _todo() -> Msg:
     return Msg("integrity.what_to_do")
 
 
-@contextlib.contextmanager
-def _flock(path):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def checkpoint(journal, signer: heads.HeadSigner, device_id: str, counter: Counter, *, now: datetime) -> dict | None:
     """Bind the current head to the counter's next value (at start-up, every N entries, every sync)."""
-    with _flock(journal.path.with_name(COUNTER_LOCK)):
+    with exclusive_lock(journal.path.with_name(COUNTER_LOCK)):
         head = journal.sign_head_now(now=now)
         if head is None:
             return None

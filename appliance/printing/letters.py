@@ -88,9 +88,8 @@ def _register_fonts() -> None:
             pdfmetrics.registerFont(TTFont(name, str(path)))
 
 
-def qr_path_ops(matrix: list[list[bool]]) -> str:
-    """The dark modules as PDF path operators in module units (``x y w 1 re`` per run), then fill."""
-    parts = []
+def dark_runs(matrix: list[list[bool]]):
+    """``(x, y, width)`` of every horizontal run of dark modules, row by row."""
     for y, row in enumerate(matrix):
         x, n = 0, len(row)
         while x < n:
@@ -98,10 +97,14 @@ def qr_path_ops(matrix: list[list[bool]]) -> str:
                 start = x
                 while x < n and row[x]:
                     x += 1
-                parts.append(f"{start} {y} {x - start} 1 re")
+                yield start, y, x - start
             else:
                 x += 1
-    return " ".join(parts) + " f"
+
+
+def qr_path_ops(matrix: list[list[bool]]) -> str:
+    """The dark modules as PDF path operators in module units (``x y w 1 re`` per run), then fill."""
+    return " ".join(f"{x} {y} {w} 1 re" for x, y, w in dark_runs(matrix)) + " f"
 
 
 def _day(value: str) -> str:

@@ -7,12 +7,12 @@ file, refuses ``revoked`` entries until it is dropped; a signer whose first sign
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
 from appliance.dcc import verify
 from appliance.errors import IdempotencyConflict, InvalidInput, JournalError, SigningError
+from tests.support.faults import refusing_revocations
 
 
 @pytest.fixture
@@ -36,21 +36,8 @@ def fixed(request_for, example):
 
 @pytest.fixture
 def refuse_revocations(journal_path):
-    conn = sqlite3.connect(journal_path)
-
-    class Switch:
-        @staticmethod
-        def arm():
-            conn.execute("CREATE TRIGGER refuse_revoked BEFORE INSERT ON entries WHEN NEW.kind = 'revoked' "
-                          "BEGIN SELECT RAISE(ABORT, 'injected: disk I/O error'); END")
-
-        @staticmethod
-        def disarm():
-            conn.execute("DROP TRIGGER IF EXISTS refuse_revoked")
-
-    yield Switch
-    Switch.disarm()
-    conn.close()
+    with refusing_revocations(journal_path) as switch:
+        yield switch
 
 
 def _kinds(journal, after: int) -> list[tuple[str, str]]:

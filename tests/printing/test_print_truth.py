@@ -7,35 +7,14 @@ import io
 from datetime import timedelta
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID, ObjectIdentifier
 from PIL import Image, ImageChops
 
-from appliance.dcc import dsc
-from appliance.devices.signer import SoftwareSigner
 from appliance.printing import preview
 from appliance.printing.receipt import build_receipt, layout_for
 from appliance.printing.service import PrintService
 from tests.support import escpos_parse
-from tests.support.dcc import sign_to_hc1
+from tests.support.dcc import production_like_signer, sign_to_hc1
 from tests.support.printing import schema_example_dcc, submit
-
-
-def production_like_signer(now) -> SoftwareSigner:
-    """A signer whose DSC looks like a national CSCA's (no LAB/TEST or DEMO mark)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Robert Koch-Institut"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "DSC DE 42")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.ExtendedKeyUsage([ObjectIdentifier(dsc.EKU_FOR_TYPE[t][0]) for t in "vtr"]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    return SoftwareSigner(key, cert)
 
 
 @pytest.fixture

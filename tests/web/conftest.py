@@ -8,6 +8,8 @@ import threading
 
 import pytest
 
+from tests.support import browser
+
 
 
 
@@ -31,3 +33,18 @@ def server(app):
     yield f"http://127.0.0.1:{srv.effective_port}"
     srv.close()
     thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, one per test module (a module may override it, e.g. with a fake camera)."""
+    with browser.chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(chromium, server):
+    """A signed-out tablet-sized page on :func:`server` in a fresh browser context."""
+    context, page = browser.new_page(chromium, server)
+    yield page
+    context.close()

@@ -13,23 +13,9 @@ import pytest
 from playwright.sync_api import expect
 
 from appliance.dcc import verify
-from tests.support import browser
 from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.browser]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with browser.chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium, server):
-    context, page = browser.new_page(chromium, server)
-    yield page
-    context.close()
 
 
 def _decode_screenshot(png: bytes) -> str:

@@ -8,13 +8,13 @@ journal file (as another process would), refuses the next ``revoked`` entry unti
 from __future__ import annotations
 
 import re
-import sqlite3
 from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
 
 from appliance.dcc import verify
+from tests.support.faults import refusing_revocations
 from tests.support.web import FORMS, review_token
 
 OLD_NAME = "Müller-Lüdenscheidt"
@@ -134,21 +134,8 @@ def test_a_typed_standardised_name_that_contradicts_the_name_is_refused_at_revie
 @pytest.fixture
 def refuse_revocations(devices):
     """``arm()``: the journal file refuses ``revoked`` entries (a real SQLite error) until ``disarm()``."""
-    conn = sqlite3.connect(devices.journal.path)
-
-    class Switch:
-        @staticmethod
-        def arm():
-            conn.execute("CREATE TRIGGER refuse_revoked BEFORE INSERT ON entries WHEN NEW.kind = 'revoked' "
-                         "BEGIN SELECT RAISE(ABORT, 'injected: disk I/O error'); END")
-
-        @staticmethod
-        def disarm():
-            conn.execute("DROP TRIGGER IF EXISTS refuse_revoked")
-
-    yield Switch
-    Switch.disarm()
-    conn.close()
+    with refusing_revocations(devices.journal.path) as switch:
+        yield switch
 
 
 def test_a_correction_replayed_after_a_failed_revocation_leaves_one_valid_certificate(

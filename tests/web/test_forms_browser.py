@@ -15,19 +15,6 @@ pytestmark = [pytest.mark.browser]
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with browser.chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium, server):
-    context, page = browser.new_page(chromium, server)
-    yield page
-    context.close()
-
-
 def _issued(devices) -> int:
     return len([e for e in devices.journal.entries() if e["kind"] == "issued"])
 

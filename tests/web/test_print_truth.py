@@ -5,21 +5,17 @@ and record pages and on their receipt; revoking asks for a confirmation that wor
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from urllib.parse import quote, unquote
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID, ObjectIdentifier
 
 from appliance.dcc import dsc
 from appliance.devices.printer import NetworkPrinter
-from appliance.devices.signer import SoftwareSigner
 from appliance.runtime import build_services
 from appliance.web import create_app
 from tests.support import escpos_parse
+from tests.support.dcc import production_like_signer
 from tests.support.fake_printer import FakePrinter
 from tests.support.web import ADMIN, FORMS, Browser, review_token
 
@@ -89,20 +85,6 @@ def test_home_and_issue_pages_show_a_banner_when_the_printer_is_off_or_out_of_pa
 
 
 # -- LAB/TEST ---------------------------------------------------------------------------------------------
-def production_like_signer(now) -> SoftwareSigner:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Robert Koch-Institut"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, "DSC DE 42")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.ExtendedKeyUsage([ObjectIdentifier(dsc.EKU_FOR_TYPE[t][0]) for t in "vtr"]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
-    return SoftwareSigner(key, cert)
-
-
 def _signed_in(signer, make_config, clock):
     config = make_config({"printer": {"kind": "file"}, "gpio": {"enabled": False}})
     services = build_services(config, clock=clock, signer=signer, with_panel=False)
