@@ -205,6 +205,18 @@ class HubStore(DeviceQueries, EntryQueries, StatsQueries, RetentionQueries, Cloc
             version = number
         return before, max(version, before)
 
+    def ready(self, *, migrate: bool) -> "HubStore":
+        """Migrate (``migrate``) or check the schema; a store that fails either is closed."""
+        try:
+            if migrate:
+                self.migrate()
+            else:
+                self.check_schema()
+        except HubError:
+            self.close()
+            raise
+        return self
+
     def check_schema(self) -> None:
         """Refuse a database that is not at this code's schema version (``appliance hub migrate``)."""
         version = self.schema_version()

@@ -71,16 +71,7 @@ class PostgresStore(HubStore):
                                            check=psycopg_pool.ConnectionPool.check_connection,
                                            name="hub")
         pool.open(wait=False)
-        store = cls(url, pool)
-        try:
-            if migrate:
-                store.migrate()
-            else:
-                store.check_schema()
-        except HubError:
-            store.close()
-            raise
-        return store
+        return cls(url, pool).ready(migrate=migrate)
 
     def close(self) -> None:
         self._pool.close()

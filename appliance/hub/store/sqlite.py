@@ -44,16 +44,7 @@ class SqliteStore(HubStore):
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         except (sqlite3.DatabaseError, OSError) as exc:
             raise HubError(f"{path}: cannot open the hub store ({exc}); is it a hub database?") from None
-        store = cls(conn, path)
-        try:
-            if migrate:
-                store.migrate()
-            else:
-                store.check_schema()
-        except HubError:
-            store.close()
-            raise
-        return store
+        return cls(conn, path).ready(migrate=migrate)
 
     def close(self) -> None:
         with self._lock:
